@@ -1,0 +1,529 @@
+#!/usr/bin/env bash
+# Starts and stops the private database servers that dal's integration tests run against.
+#
+#   scripts/test-servers.sh start|stop|status|logs [STATE_DIR]
+#
+# `start` wipes STATE_DIR (default ${DAL_TEST_STATE_DIR:-/tmp/dal-test-servers}), stopping any
+# servers an earlier run left behind in it, then starts fresh instances listening on 127.0.0.1 only:
+#
+#   PostgreSQL 15  port ${DAL_TEST_PG_PORT:-55432}     role dal / dal_test_pw, database dal_test
+#   MariaDB 10.11  port ${DAL_TEST_MYSQL_PORT:-53306}  user dal / dal_test_pw, database dal_test
+#
+# and writes STATE_DIR/env.sh, which exports DAL_TEST_POSTGRES_URI and DAL_TEST_MYSQL_URI.
+# `stop` stops them and removes STATE_DIR; it succeeds even when nothing is running.
+# `status` prints whether each server is up (exit 0 only if all are); `logs` prints the log tails.
+#
+# DAL_TEST_SERVERS="postgres mysql" selects which servers `start` starts (default: all).
+#
+# The system-wide servers of the Debian packages are never used or touched. Run as root, the
+# servers run as the `postgres` and `mysql` system users (PostgreSQL refuses to run as root);
+# run as any other user, they run as that user.
+#
+# Adding a server: write <name>_start, <name>_stop, <name>_status, <name>_env and <name>_logs,
+# and add <name> to ALL_SERVERS.
+set -euo pipefail
+
+ALL_SERVERS=(postgres mysql)
+
+readonly TEST_USER=dal
+readonly TEST_PASSWORD=dal_test_pw
+readonly TEST_DATABASE=dal_test
+readonly READY_TIMEOUT=60 # seconds a server gets to come up
+readonly STOP_TIMEOUT=20  # seconds a server gets to shut down before SIGKILL
+
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_PORT=${DAL_TEST_PG_PORT:-55432}
+MYSQL_PORT=${DAL_TEST_MYSQL_PORT:-53306}
+
+# Keep the caller's client settings from redirecting the commands below.
+unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGPASSFILE PGSERVICE PGSERVICEFILE \
+  PGOPTIONS PGSSLMODE PGCONNECT_TIMEOUT MYSQL_HOST MYSQL_TCP_PORT MYSQL_UNIX_PORT MYSQL_PWD
+
+# fds 3/4 keep the script's own stdout/stderr: a trap can fire while a redirection is active
+# (bash runs it inside the interrupted function's redirections), so traps write there. Servers
+# must not inherit them (a pipe held open by a daemon never sees EOF): launches close them.
+exec 3>&1 4>&2
+
+# A closed stdout (`start | head`) must not kill the script halfway through stopping a server.
+trap '' PIPE
+
+log() { printf 'test-servers: %s\n' "$*" 2>/dev/null || true; }
+die() {
+  printf 'test-servers: error: %s\n' "$*" >&2 2>/dev/null || true
+  exit 1
+}
+
+usage() {
+  echo "usage: $0 start|stop|status|logs [STATE_DIR]" >&2
+  exit 2
+}
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+is_root() { [[ $(id -u) -eq 0 ]]; }
+
+# The OS account a server runs as: its system user when we are root, else ourselves.
+service_user() {
+  if is_root; then echo "$1"; else id -un; fi
+}
+
+# as_user USER CMD...: runs CMD as USER (from inside STATE_DIR, so no inaccessible cwd).
+as_user() {
+  local user=$1
+  shift
+  if is_root && [[ $user != root ]]; then
+    (cd "$STATE_DIR" && runuser -u "$user" -- "$@")
+  else
+    (cd "$STATE_DIR" && "$@")
+  fi
+}
+
+# make_dir DIR USER [MODE]: creates DIR owned by USER.
+make_dir() {
+  mkdir -p "$1"
+  chmod "${3:-0755}" "$1"
+  if is_root; then chown "$2:" "$1"; fi
+}
+
+# port_in_use PORT: true if something accepts TCP connections on 127.0.0.1:PORT.
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+check_port() { # check_port PORT ENV_VAR_NAME
+  if ! [[ $1 =~ ^[0-9]+$ ]] || (($1 < 1 || $1 > 65535)); then
+    die "$2=$1 is not a valid port"
+  fi
+  if port_in_use "$1"; then
+    die "port $1 on 127.0.0.1 is already in use; stop whatever listens there or set $2"
+  fi
+}
+
+check_socket_path() { # unix socket paths are limited to 107 bytes
+  if ((${#1} > 100)); then die "socket path too long (${#1} > 100 bytes): $1; use a shorter STATE_DIR"; fi
+}
+
+# pid_alive PID COMM: true if PID runs and its command name is COMM (guards against reused pids).
+pid_alive() {
+  [[ -n $1 && $1 =~ ^[0-9]+$ ]] || return 1
+  [[ -r /proc/$1/comm ]] || return 1
+  [[ $(cat "/proc/$1/comm" 2>/dev/null) == "$2" ]]
+}
+
+# wait_pid_gone PID COMM SECONDS: waits until PID has exited; false on timeout.
+wait_pid_gone() {
+  local deadline=$((SECONDS + $3))
+  while pid_alive "$1" "$2"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
+# kill_and_wait PID COMM SIGNAL: sends SIGNAL, waits STOP_TIMEOUT, then SIGKILLs.
+kill_and_wait() {
+  local pid=$1 comm=$2 sig=$3
+  pid_alive "$pid" "$comm" || return 0
+  kill "-$sig" "$pid" 2>/dev/null || true
+  if ! wait_pid_gone "$pid" "$comm" "$STOP_TIMEOUT"; then
+    log "$comm (pid $pid) did not stop within ${STOP_TIMEOUT}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    if ! wait_pid_gone "$pid" "$comm" 10; then
+      log "error: $comm (pid $pid) survived SIGKILL"
+      return 1
+    fi
+  fi
+}
+
+# wait_ready NAME LOGFILE PID COMM CMD...: polls CMD until it succeeds, for READY_TIMEOUT seconds.
+wait_ready() {
+  local name=$1 logfile=$2 pid=$3 comm=$4
+  shift 4
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until "$@" >/dev/null 2>&1; do
+    if [[ -n $pid ]] && ! pid_alive "$pid" "$comm"; then
+      show_log "$logfile"
+      die "$name exited during startup (log: $logfile)"
+    fi
+    if ((SECONDS >= deadline)); then
+      show_log "$logfile"
+      die "$name did not become ready within ${READY_TIMEOUT}s (log: $logfile)"
+    fi
+    sleep 0.2
+  done
+}
+
+show_log() {
+  if [[ -s $1 ]]; then
+    echo "----- last 40 lines of $1 -----" >&2
+    tail -n 40 "$1" >&2
+    echo "-----" >&2
+  fi
+}
+
+mask() { sed -E 's#(://[^:/@]*:)[^@]*@#\1***@#'; }
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL 15
+
+pg_data() { echo "$STATE_DIR/postgres/data"; }
+pg_run() { echo "$STATE_DIR/postgres/run"; }
+pg_log() { echo "$STATE_DIR/postgres/postgres.log"; }
+
+postgres_start() {
+  local user data run pwfile
+  user=$(service_user postgres)
+  data=$(pg_data)
+  run=$(pg_run)
+  pwfile=$STATE_DIR/postgres/superuser-password
+  [[ -x $PG_BIN/initdb ]] || die "$PG_BIN/initdb not found; run scripts/install-deps.sh"
+  check_port "$PG_PORT" DAL_TEST_PG_PORT
+  check_socket_path "$run/.s.PGSQL.$PG_PORT"
+  echo "$PG_PORT" >"$STATE_DIR/postgres.port"
+
+  make_dir "$STATE_DIR/postgres" "$user" 0755
+  make_dir "$run" "$user" 0755
+  # The superuser gets a password too so that TCP logins as postgres work; unix-socket logins
+  # (used only by this script) are trusted.
+  printf '%s\n' "postgres_test_pw" >"$pwfile"
+  if is_root; then chown "$user:" "$pwfile"; fi
+  chmod 0600 "$pwfile"
+
+  log "postgres: initdb $data"
+  if ! as_user "$user" "$PG_BIN/initdb" --pgdata="$data" --username=postgres --pwfile="$pwfile" \
+    --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --no-sync \
+    >"$STATE_DIR/postgres/initdb.log" 2>&1; then
+    show_log "$STATE_DIR/postgres/initdb.log"
+    die "postgres: initdb failed"
+  fi
+
+  cat >>"$data/postgresql.conf" <<EOF
+
+# --- dal test server (scripts/test-servers.sh) ---
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$run'
+max_connections = 200
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+password_encryption = 'scram-sha-256'
+timezone = 'UTC'
+log_timezone = 'UTC'
+logging_collector = off
+log_line_prefix = '%m [%p] %q%u@%d '
+log_min_messages = warning
+EOF
+
+  log "postgres: starting on 127.0.0.1:$PG_PORT"
+  # setsid: a Ctrl-C in the terminal must not reach the server; the caller's trap stops it.
+  if ! as_user "$user" setsid -w "$PG_BIN/pg_ctl" start --pgdata="$data" --log="$(pg_log)" \
+    --wait --timeout="$READY_TIMEOUT" --silent 3>&- 4>&-; then
+    show_log "$(pg_log)"
+    die "postgres: pg_ctl start failed (log: $(pg_log))"
+  fi
+  local pid
+  pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
+  wait_ready postgres "$(pg_log)" "$pid" postgres \
+    "$PG_BIN/pg_isready" --quiet --host=127.0.0.1 --port="$PG_PORT" --dbname=postgres
+
+  log "postgres: creating role $TEST_USER and database $TEST_DATABASE"
+  as_user "$user" psql -X -q -v ON_ERROR_STOP=1 --host="$run" --port="$PG_PORT" \
+    --username=postgres --dbname=postgres >/dev/null <<EOF
+CREATE ROLE $TEST_USER LOGIN CREATEDB PASSWORD '$TEST_PASSWORD';
+CREATE DATABASE $TEST_DATABASE OWNER $TEST_USER;
+EOF
+
+  local out
+  out=$(PGPASSWORD=$TEST_PASSWORD PGCONNECT_TIMEOUT=10 psql -X -A -t -v ON_ERROR_STOP=1 \
+    --host=127.0.0.1 --port="$PG_PORT" --username="$TEST_USER" --dbname="$TEST_DATABASE" \
+    --command='SELECT 1' 2>&1) || true
+  [[ $out == 1 ]] || die "postgres: SELECT 1 as $TEST_USER over TCP failed: $out"
+  log "postgres: ready ($TEST_USER can log in over TCP)"
+}
+
+postgres_stop() {
+  local data pid
+  data=$(pg_data)
+  [[ -f $data/postmaster.pid ]] || return 0
+  pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
+  pid_alive "$pid" postgres || return 0
+  log "postgres: stopping (pid $pid)"
+  as_user "$(service_user postgres)" "$PG_BIN/pg_ctl" stop --pgdata="$data" --mode=fast \
+    --wait --timeout="$STOP_TIMEOUT" --silent >/dev/null 2>&1 || true
+  # pg_ctl gave up (or failed): escalate.
+  kill_and_wait "$pid" postgres KILL
+}
+
+postgres_status() {
+  local port
+  port=$(cat "$STATE_DIR/postgres.port" 2>/dev/null || echo "$PG_PORT")
+  if [[ -f $(pg_data)/postmaster.pid ]] &&
+    "$PG_BIN/pg_isready" --quiet --host=127.0.0.1 --port="$port" --dbname=postgres >/dev/null 2>&1; then
+    log "postgres: up on 127.0.0.1:$port"
+  else
+    log "postgres: down"
+    return 1
+  fi
+}
+
+postgres_env() {
+  local port
+  port=$(cat "$STATE_DIR/postgres.port")
+  echo "export DAL_TEST_POSTGRES_URI='postgresql://$TEST_USER:$TEST_PASSWORD@127.0.0.1:$port/$TEST_DATABASE'"
+}
+
+postgres_logs() { show_log "$(pg_log)" 2>&1; }
+
+# ---------------------------------------------------------------------------------------------
+# MariaDB 10.11
+
+my_cnf() { echo "$STATE_DIR/mysql/my.cnf"; }
+my_log() { echo "$STATE_DIR/mysql/error.log"; }
+my_pidfile() { echo "$STATE_DIR/mysql/run/mariadbd.pid"; }
+
+mysql_start() {
+  local user data run cnf
+  user=$(service_user mysql)
+  data=$STATE_DIR/mysql/data
+  run=$STATE_DIR/mysql/run
+  cnf=$(my_cnf)
+  command -v mariadbd >/dev/null || [[ -x /usr/sbin/mariadbd ]] ||
+    die "mariadbd not found; run scripts/install-deps.sh"
+  local mariadbd
+  mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+  check_port "$MYSQL_PORT" DAL_TEST_MYSQL_PORT
+  check_socket_path "$run/mariadbd.sock"
+  echo "$MYSQL_PORT" >"$STATE_DIR/mysql.port"
+
+  mkdir -p "$STATE_DIR/mysql"
+  chmod 0755 "$STATE_DIR/mysql"
+  make_dir "$data" "$user" 0750
+  make_dir "$run" "$user" 0755
+  : >"$(my_log)"
+  if is_root; then chown "$user:" "$(my_log)"; fi
+
+  # A private defaults file: nothing from /etc/mysql or ~/.my.cnf is read.
+  cat >"$cnf" <<EOF
+# dal test server (scripts/test-servers.sh)
+[mariadbd]
+user = $user
+datadir = $data
+socket = $run/mariadbd.sock
+pid-file = $(my_pidfile)
+log-error = $(my_log)
+port = $MYSQL_PORT
+bind-address = 127.0.0.1
+skip-name-resolve
+skip-log-bin
+max_connections = 300
+innodb_buffer_pool_size = 64M
+innodb_log_file_size = 32M
+innodb_flush_log_at_trx_commit = 0
+innodb_doublewrite = 0
+character-set-server = utf8mb4
+collation-server = utf8mb4_general_ci
+default-time-zone = '+00:00'
+
+[client]
+socket = $run/mariadbd.sock
+port = $MYSQL_PORT
+EOF
+  chmod 0644 "$cnf"
+
+  log "mysql: mariadb-install-db $data"
+  if ! (cd "$STATE_DIR" && mariadb-install-db --defaults-file="$cnf" --user="$user" \
+    --auth-root-authentication-method=socket --skip-test-db --skip-name-resolve \
+    >"$STATE_DIR/mysql/install-db.log" 2>&1); then
+    show_log "$STATE_DIR/mysql/install-db.log"
+    show_log "$(my_log)"
+    die "mysql: mariadb-install-db failed"
+  fi
+
+  log "mysql: starting on 127.0.0.1:$MYSQL_PORT"
+  # mariadbd drops to `user` itself when started as root. setsid: keep terminal signals away.
+  (cd "$STATE_DIR" && exec setsid "$mariadbd" --defaults-file="$cnf" </dev/null >>"$(my_log)" 2>&1 3>&- 4>&-) &
+  echo "$!" >"$STATE_DIR/mysql/launched.pid"
+  wait_ready mysql "$(my_log)" "$!" mariadbd \
+    mariadb-admin --defaults-file="$cnf" --connect-timeout=2 ping
+
+  # As root the admin account is root@localhost (unix_socket auth); otherwise install-db created
+  # an account named after the invoking OS user, also with unix_socket auth.
+  log "mysql: creating user $TEST_USER and database $TEST_DATABASE"
+  local admin
+  admin=$(id -un)
+  mariadb --defaults-file="$cnf" --user="$admin" <<EOF
+CREATE DATABASE $TEST_DATABASE CHARACTER SET utf8mb4;
+CREATE USER '$TEST_USER'@'127.0.0.1' IDENTIFIED BY '$TEST_PASSWORD';
+CREATE USER '$TEST_USER'@'localhost' IDENTIFIED BY '$TEST_PASSWORD';
+-- Everything on dal_test, and on scratch databases named dal_test_* that tests may create.
+GRANT ALL PRIVILEGES ON \`$TEST_DATABASE\`.* TO '$TEST_USER'@'127.0.0.1', '$TEST_USER'@'localhost';
+GRANT ALL PRIVILEGES ON \`${TEST_DATABASE}\\_%\`.* TO '$TEST_USER'@'127.0.0.1', '$TEST_USER'@'localhost';
+-- PROCESS: see every connection in SHOW PROCESSLIST; CONNECTION ADMIN: KILL [QUERY] any connection
+-- (a connection of the same user needs no privilege; this covers tests that kill across users).
+GRANT PROCESS, CONNECTION ADMIN ON *.* TO '$TEST_USER'@'127.0.0.1', '$TEST_USER'@'localhost';
+EOF
+
+  local out
+  out=$(mariadb --no-defaults --protocol=TCP --host=127.0.0.1 --port="$MYSQL_PORT" \
+    --connect-timeout=10 --user="$TEST_USER" --password="$TEST_PASSWORD" \
+    --batch --skip-column-names --execute='SELECT 1' "$TEST_DATABASE" 2>&1) || true
+  [[ $out == 1 ]] || die "mysql: SELECT 1 as $TEST_USER over TCP failed: $out"
+  log "mysql: ready ($TEST_USER can log in over TCP)"
+}
+
+mysql_stop() {
+  local pid
+  pid=$(cat "$(my_pidfile)" 2>/dev/null || true)
+  if pid_alive "$pid" mariadbd; then
+    log "mysql: stopping (pid $pid)"
+    # SIGTERM is a normal shutdown and needs no credentials.
+    kill_and_wait "$pid" mariadbd TERM
+  fi
+  # No pid file yet: the server was still starting up, when it may ignore SIGTERM. Its data
+  # is about to be thrown away, so kill it.
+  pid=$(cat "$STATE_DIR/mysql/launched.pid" 2>/dev/null || true)
+  if pid_alive "$pid" mariadbd; then
+    log "mysql: killing half-started server (pid $pid)"
+    kill_and_wait "$pid" mariadbd KILL
+  fi
+}
+
+mysql_status() {
+  local port
+  port=$(cat "$STATE_DIR/mysql.port" 2>/dev/null || echo "$MYSQL_PORT")
+  if [[ -f $(my_cnf) ]] &&
+    mariadb-admin --defaults-file="$(my_cnf)" --connect-timeout=2 ping >/dev/null 2>&1; then
+    log "mysql: up on 127.0.0.1:$port"
+  else
+    log "mysql: down"
+    return 1
+  fi
+}
+
+mysql_env() {
+  local port
+  port=$(cat "$STATE_DIR/mysql.port")
+  echo "export DAL_TEST_MYSQL_URI='mysql://$TEST_USER:$TEST_PASSWORD@127.0.0.1:$port/$TEST_DATABASE'"
+}
+
+mysql_logs() { show_log "$(my_log)" 2>&1; }
+
+# ---------------------------------------------------------------------------------------------
+# commands
+
+readonly MARKER=.dal-test-servers
+
+stop_all() {
+  [[ -d $STATE_DIR ]] || return 0
+  local s pids=() rc=0
+  # In parallel: each shutdown takes a second or two.
+  for s in "${ALL_SERVERS[@]}"; do
+    "${s}_stop" &
+    pids+=("$!")
+  done
+  for s in "${pids[@]}"; do wait "$s" || rc=1; done
+  # Deleting the data of a server that still runs would leave it running forever, unfindable.
+  ((rc == 0)) || die "could not stop every server; leaving $STATE_DIR in place"
+}
+
+# Removes STATE_DIR, refusing to touch a non-empty directory this script did not create.
+wipe_state_dir() {
+  [[ -e $STATE_DIR ]] || return 0
+  [[ -d $STATE_DIR ]] || die "$STATE_DIR exists and is not a directory"
+  if [[ ! -e $STATE_DIR/$MARKER ]] && [[ -n $(ls -A "$STATE_DIR") ]]; then
+    die "$STATE_DIR is not empty and was not created by $0; refusing to delete it"
+  fi
+  # The marker goes last, so that a failed removal can be retried by the next start/stop.
+  local _
+  for _ in 1 2 3 4; do
+    find "$STATE_DIR" -mindepth 1 -maxdepth 1 ! -name "$MARKER" -exec rm -rf {} + 2>/dev/null && break
+    sleep 1
+  done
+  find "$STATE_DIR" -mindepth 1 -maxdepth 1 ! -name "$MARKER" -exec rm -rf {} +
+  rm -f "$STATE_DIR/$MARKER"
+  rmdir "$STATE_DIR"
+}
+
+cmd_start() {
+  local started=$SECONDS servers s
+  read -r -a servers <<<"${DAL_TEST_SERVERS:-${ALL_SERVERS[*]}}"
+  for s in "${servers[@]}"; do
+    [[ " ${ALL_SERVERS[*]} " == *" $s "* ]] || die "unknown server '$s' in DAL_TEST_SERVERS"
+  done
+  if [[ -e $STATE_DIR/$MARKER ]]; then
+    log "cleaning up an earlier run in $STATE_DIR"
+    stop_all
+  fi
+  wipe_state_dir
+  mkdir -p "$STATE_DIR"
+  chmod 0755 "$STATE_DIR"
+  touch "$STATE_DIR/$MARKER"
+  if is_root; then
+    # The service users must be able to reach STATE_DIR through its parents.
+    for s in postgres mysql; do
+      id "$s" >/dev/null 2>&1 || die "system user $s missing; run scripts/install-deps.sh"
+      runuser -u "$s" -- test -x "$STATE_DIR" ||
+        die "user $s cannot access $STATE_DIR; choose a STATE_DIR whose parents are world-searchable"
+    done
+  fi
+
+  # On failure or interruption, leave nothing running behind. (A trapped signal is handled once
+  # the current foreground command, e.g. initdb, has finished.)
+  trap 'rc=$?; if ((rc != 0)); then log "start failed; stopping what was started"; stop_all; fi >&3 2>&4' EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  for s in "${servers[@]}"; do
+    "${s}_start"
+  done
+
+  local env_file=$STATE_DIR/env.sh
+  {
+    echo "# Written by scripts/test-servers.sh start; source it to point the tests at these servers."
+    for s in "${servers[@]}"; do "${s}_env"; done
+  } >"$env_file"
+  chmod 0644 "$env_file"
+  trap - EXIT
+
+  log "all servers up in $((SECONDS - started))s; connection settings in $env_file:"
+  grep '^export' "$env_file" | mask | sed 's/^/  /' 2>/dev/null || true
+}
+
+cmd_stop() {
+  if [[ -d $STATE_DIR && ! -e $STATE_DIR/$MARKER && -n $(ls -A "$STATE_DIR") ]]; then
+    die "$STATE_DIR was not created by $0; not touching it"
+  fi
+  stop_all
+  wipe_state_dir
+  log "stopped; removed $STATE_DIR"
+}
+
+cmd_status() {
+  local s rc=0
+  for s in "${ALL_SERVERS[@]}"; do
+    "${s}_status" || rc=3
+  done
+  return "$rc"
+}
+
+cmd_logs() {
+  local s
+  for s in "${ALL_SERVERS[@]}"; do "${s}_logs"; done
+}
+
+(($# >= 1 && $# <= 2)) || usage
+STATE_DIR=${2:-${DAL_TEST_STATE_DIR:-/tmp/dal-test-servers}}
+[[ -n $STATE_DIR && $STATE_DIR != / ]] || die "refusing to use '$STATE_DIR' as state dir"
+# Absolute, without trailing slashes (the path ends up in server configs).
+[[ $STATE_DIR == /* ]] || STATE_DIR=$PWD/$STATE_DIR
+STATE_DIR=$(realpath -m "$STATE_DIR")
+[[ $STATE_DIR != / ]] || die "refusing to use / as state dir"
+
+case $1 in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  logs) cmd_logs ;;
+  *) usage ;;
+esac

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# The test command: installs the dependencies, starts private PostgreSQL and MariaDB servers on
+# loopback, builds dal and runs its tests, stops the servers. Run it from anywhere, as root or as
+# a user with sudo:
+#
+#   scripts/test.sh
+#
+# To test against servers of your own instead, set both (or either) of
+#   DAL_TEST_POSTGRES_URI=postgresql://USER:PASSWORD@HOST:PORT/DATABASE
+#   DAL_TEST_MYSQL_URI=mysql://USER:PASSWORD@HOST:PORT/DATABASE
+# and only the missing ones are started. DAL_TEST_STATE_DIR, DAL_TEST_PG_PORT and
+# DAL_TEST_MYSQL_PORT are passed on to scripts/test-servers.sh.
+#
+# Stops at the first failing step, always stops the servers it started, prints a timing table
+# and, as its last line, "N passed, N failed" summed over the CTest runs. Exits non-zero if any
+# step failed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+cd "$ROOT"
+
+# The build and test steps. Each runs as `step NAME COMMAND...`; use run_ctest instead of ctest
+# so that the test counts reach the summary.
+build_and_test() {
+  # 1. GCC, Debug, ASan+UBSan, warnings as errors: builds everything, runs every CTest test but the fuzz label.
+  step "gcc-asan: configure" cmake -S . -B build/gcc-asan -G Ninja -DCMAKE_CXX_COMPILER=g++ \
+    -DCMAKE_BUILD_TYPE=Debug -DDAL_WERROR=ON -DDAL_SANITIZE=address,undefined
+  step "gcc-asan: build" cmake --build build/gcc-asan -j2
+  step "gcc-asan: test" run_ctest --test-dir build/gcc-asan --output-on-failure -j2 -LE fuzz
+  # 2. Clang, warnings as errors: builds everything + the libFuzzer target; runs unit, compile_fail and fuzz tests.
+  step "clang: configure" cmake -S . -B build/clang -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAL_WERROR=ON -DDAL_FUZZ=ON
+  step "clang: build" cmake --build build/clang -j2
+  step "clang: test" run_ctest --test-dir build/clang --output-on-failure -j2 -L 'unit|compile_fail|fuzz'
+}
+
+# ---------------------------------------------------------------------------------------------
+
+# fds 3/4 keep the script's own stdout/stderr for the exit trap, which bash may run while a
+# step's redirection (such as run_ctest's pipe into tee) is still in effect.
+exec 3>&1 4>&2
+
+STATE_DIR=${DAL_TEST_STATE_DIR:-/tmp/dal-test-servers}
+SERVERS_STARTED=0
+TESTS_PASSED=0
+TESTS_FAILED=0
+CTEST_FAILED=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dal-test.XXXXXX")
+STEP_ROWS=()       # "name<TAB>seconds<TAB>result"
+CURRENT_STEP=""    # name of the running step, for the summary when interrupted
+CURRENT_START=0
+
+say() { printf '==> %s\n' "$*"; }
+now_us() { echo "${EPOCHREALTIME/./}"; }
+seconds_since() { # seconds_since START_US -> "12.3"
+  local us=$(($(now_us) - $1))
+  printf '%d.%d' $((us / 1000000)) $((us % 1000000 / 100000))
+}
+mask() { sed -E 's#(://[^:/@]*:)[^@]*@#\1***@#'; }
+
+# step NAME COMMAND...: runs COMMAND, records its wall time; on failure exits with its status.
+step() {
+  local name=$1 rc=0
+  shift
+  say "$name: $*"
+  CURRENT_STEP=$name
+  CURRENT_START=$(now_us)
+  "$@" || rc=$?
+  local result=ok
+  ((rc == 0)) || result="FAILED ($rc)"
+  STEP_ROWS+=("$name"$'\t'"$(seconds_since "$CURRENT_START")"$'\t'"$result")
+  CURRENT_STEP=""
+  if ((rc != 0)); then
+    say "$name failed with exit status $rc"
+    exit "$rc"
+  fi
+}
+
+# run_ctest ARGS...: ctest with the sanitizer options; adds its pass/fail counts to the totals.
+run_ctest() {
+  local log rc=0 line total failed
+  log=$(mktemp "$WORK/ctest.XXXXXX")
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest "$@" 2>&1 | tee "$log" || rc=$?
+  # "95% tests passed, 2 tests failed out of 40"
+  line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
+  if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+    failed=${BASH_REMATCH[1]}
+    total=${BASH_REMATCH[2]}
+    TESTS_FAILED=$((TESTS_FAILED + failed))
+    TESTS_PASSED=$((TESTS_PASSED + total - failed))
+  else
+    say "warning: no CTest summary line found; this run adds nothing to the counts"
+  fi
+  ((rc == 0)) || CTEST_FAILED=1
+  return "$rc"
+}
+
+print_summary() {
+  local row name secs result
+  echo
+  say "summary"
+  printf '  %-28s %9s  %s\n' step seconds result
+  for row in "${STEP_ROWS[@]}"; do
+    IFS=$'\t' read -r name secs result <<<"$row"
+    printf '  %-28s %9s  %s\n' "$name" "$secs" "$result"
+  done
+  printf '  %-28s %9s\n' total "$(seconds_since "$SCRIPT_START")"
+  echo
+  echo "$TESTS_PASSED passed, $TESTS_FAILED failed"
+}
+
+on_exit() {
+  local rc=$1 t0
+  trap - EXIT INT TERM HUP
+  if [[ -n $CURRENT_STEP ]]; then
+    STEP_ROWS+=("$CURRENT_STEP"$'\t'"$(seconds_since "$CURRENT_START")"$'\t'"interrupted ($rc)")
+  fi
+  if ((SERVERS_STARTED)); then
+    if ((CTEST_FAILED)); then
+      say "server logs (tests failed)"
+      scripts/test-servers.sh logs "$STATE_DIR" || true
+    fi
+    say "stopping the test servers"
+    t0=$(now_us)
+    if scripts/test-servers.sh stop "$STATE_DIR"; then
+      STEP_ROWS+=("stop servers"$'\t'"$(seconds_since "$t0")"$'\t'"ok")
+    else
+      STEP_ROWS+=("stop servers"$'\t'"$(seconds_since "$t0")"$'\t'"FAILED")
+      ((rc != 0)) || rc=1
+    fi
+  fi
+  rm -rf "$WORK"
+  print_summary
+  exit "$rc"
+}
+
+SCRIPT_START=$(now_us)
+trap 'on_exit $? >&3 2>&4' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+step "install-deps" bash scripts/install-deps.sh
+
+# Servers: the caller's, or private ones for whatever the caller did not provide.
+needed=()
+if [[ -n ${DAL_TEST_POSTGRES_URI:-} ]]; then
+  say "postgres: using DAL_TEST_POSTGRES_URI from the environment: $(mask <<<"$DAL_TEST_POSTGRES_URI")"
+else
+  needed+=(postgres)
+fi
+if [[ -n ${DAL_TEST_MYSQL_URI:-} ]]; then
+  say "mysql: using DAL_TEST_MYSQL_URI from the environment: $(mask <<<"$DAL_TEST_MYSQL_URI")"
+else
+  needed+=(mysql)
+fi
+if ((${#needed[@]} > 0)); then
+  SERVERS_STARTED=1 # set before starting: stopping is harmless if the start got nowhere
+  step "start servers" env DAL_TEST_SERVERS="${needed[*]}" scripts/test-servers.sh start "$STATE_DIR"
+  caller_pg=${DAL_TEST_POSTGRES_URI:-}
+  caller_mysql=${DAL_TEST_MYSQL_URI:-}
+  # shellcheck source=/dev/null # written by test-servers.sh start
+  source "$STATE_DIR/env.sh"
+  [[ -z $caller_pg ]] || DAL_TEST_POSTGRES_URI=$caller_pg
+  [[ -z $caller_mysql ]] || DAL_TEST_MYSQL_URI=$caller_mysql
+  export DAL_TEST_POSTGRES_URI DAL_TEST_MYSQL_URI
+  for s in "${needed[@]}"; do say "$s: using the private server started by scripts/test-servers.sh"; done
+fi
+
+build_and_test
