@@ -18,7 +18,7 @@ constexpr std::string_view typical =
     "AND [name] LIKE 'a%' ORDER BY [created_at] DESC LIMIT ?";
 
 void copy_baseline(benchmark::State& state) {
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         std::string s(typical);
         benchmark::DoNotOptimize(s.data());
     }
@@ -27,7 +27,7 @@ void copy_baseline(benchmark::State& state) {
 BENCHMARK(copy_baseline);
 
 void runtime_translate_postgres(benchmark::State& state) {
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         auto q = dal::sql::to_native(typical, dal::sql::postgresql_dialect);
         benchmark::DoNotOptimize(q.text.data());
     }
@@ -36,7 +36,7 @@ void runtime_translate_postgres(benchmark::State& state) {
 BENCHMARK(runtime_translate_postgres);
 
 void runtime_translate_mysql(benchmark::State& state) {
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         auto q = dal::sql::to_native(typical, dal::sql::mysql_dialect);
         benchmark::DoNotOptimize(q.text.data());
     }
@@ -45,7 +45,7 @@ void runtime_translate_mysql(benchmark::State& state) {
 BENCHMARK(runtime_translate_mysql);
 
 void compile_time_translate(benchmark::State& state) {
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         const auto q = dal::sql::bind<dal::sql::postgresql_dialect>(
             "SELECT [id], [name], [email], [created_at] FROM [users] WHERE [id] = ? AND [status] = ? AND [name] LIKE 'a%' ORDER BY [created_at] DESC LIMIT ?"_sql,
             1, 2, 3);

@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package that dal needs to build, test and benchmark.
 # Idempotent: packages already present are skipped, so a warm machine pays almost nothing.
+#   scripts/install-deps.sh               everything: toolchain, libraries, test servers
+#   scripts/install-deps.sh --build-only  what building the library and examples needs
 set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential cmake ninja-build g++ clang clang-tidy clang-format libclang-rt-14-dev
+  build-essential cmake ninja-build g++
   # libraries (headers + link libraries); Debian 12 ships Boost 1.81 beside the default 1.74
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev
-  libfmt-dev libpq-dev libmariadb-dev libsqlite3-dev libbenchmark-dev
-  # servers the integration tests start on loopback
-  postgresql mariadb-server pgbouncer
+  libfmt-dev libpq-dev libmariadb-dev libsqlite3-dev
 )
+if [[ ${1:-} != --build-only ]]; then
+  packages+=(
+    # second compiler, fuzzing runtime, linters, benchmarks
+    clang clang-tidy clang-format libclang-rt-14-dev libbenchmark-dev
+    # servers the integration tests start on loopback
+    postgresql mariadb-server pgbouncer
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

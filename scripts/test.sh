@@ -32,6 +32,8 @@ build_and_test() {
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAL_WERROR=ON -DDAL_FUZZ=ON
   step "clang: build" cmake --build build/clang -j2
   step "clang: test" run_ctest --test-dir build/clang --output-on-failure -j2 -L 'unit|compile_fail|fuzz'
+  # 3. clang-format and clang-tidy over every translation unit of the clang build.
+  step "lint" bash scripts/lint.sh build/clang
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -16,10 +16,9 @@
 using namespace dal::literals;  // NOLINT(google-build-using-namespace): an example program
 
 int main(int argc, char** argv) {
-    const std::string file = argc > 1 ? argv[1]
-                                      : (std::filesystem::temp_directory_path() /
-                                         "dal-getting-started.db")
-                                            .string();
+    const std::string file =
+        argc > 1 ? argv[1]
+                 : (std::filesystem::temp_directory_path() / "dal-getting-started.db").string();
     // 1. Configuration: from a URI (or built in code). Passwords never print.
     const auto cfg = dal::config::from_uri("sqlite://" + file + "?alias=main_db&env=dev");
     std::printf("config      : %s\n", cfg.to_string().c_str());
@@ -34,12 +33,12 @@ int main(int argc, char** argv) {
     // 2. Portable SQL: [name] quotes identifiers, ? is a parameter. Translated by the compiler;
     //    a wrong argument count or an unterminated quote would not compile.
     const std::string uid = "1";
-    const auto sqlite_q = dal::sql::bind<dal::sql::sqlite_dialect>(
-        "SELECT * FROM [users] WHERE [id] = ?"_sql, uid);
+    const auto sqlite_q =
+        dal::sql::bind<dal::sql::sqlite_dialect>("SELECT * FROM [users] WHERE [id] = ?"_sql, uid);
     const auto pg_q = dal::sql::bind<dal::sql::postgresql_dialect>(
         "SELECT * FROM [users] WHERE [id] = ? AND [tags] ??| ARRAY['a']"_sql, uid);
-    const auto my_q = dal::sql::bind<dal::sql::mysql_dialect>(
-        "SELECT * FROM [users] WHERE [id] = ?"_sql, uid);
+    const auto my_q =
+        dal::sql::bind<dal::sql::mysql_dialect>("SELECT * FROM [users] WHERE [id] = ?"_sql, uid);
     std::printf("sqlite SQL  : %.*s\n", static_cast<int>(sqlite_q.sql.size()), sqlite_q.sql.data());
     std::printf("postgres SQL: %.*s\n", static_cast<int>(pg_q.sql.size()), pg_q.sql.data());
     std::printf("mysql SQL   : %.*s\n", static_cast<int>(my_q.sql.size()), my_q.sql.data());

@@ -130,6 +130,10 @@ struct config {
 
 std::ostream& operator<<(std::ostream& os, const config& c);
 
+/// True for option names that hold secrets (password, secret, passphrase in any case, as
+/// libpq's sslpassword): their values are masked in output and left out of `identity()`.
+[[nodiscard]] bool is_sensitive_option(std::string_view key) noexcept;
+
 /// Parses "250ms", "5s", "2min", "1h", "1500us" or a bare number of seconds ("10", as libpq's
 /// connect_timeout). Throws `dal::error` naming `what` on anything else.
 [[nodiscard]] std::chrono::milliseconds parse_duration(std::string_view text,

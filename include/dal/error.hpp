@@ -37,6 +37,7 @@ enum class errc {
     constraint_violation,         ///< unique, foreign key, not null or check constraint
     syntax_error,                 ///< the SQL is malformed (server side or in the translator)
     undefined_object,             ///< unknown table, column, function...
+    already_exists,               ///< creating a table, database, column... that exists
     type_mismatch,                ///< a value cannot be read or bound as the requested type
     invalid_argument,             ///< the caller passed something unusable (bad URI, arg count)
     data_error,                   ///< the server rejected a value (overflow, bad format...)
@@ -53,23 +54,23 @@ enum class errc {
 
 /// dal's own error codes: errors the library detects without a server's word.
 enum class client_errc {
-    invalid_uri = 1,           ///< a connection URI that cannot be parsed
-    invalid_config,            ///< a configuration value out of range or inconsistent
-    sql_syntax,                ///< the portable SQL could not be translated (see message)
-    wrong_argument_count,      ///< argument count differs from the statement's placeholders
-    unbindable_value,          ///< a value cannot be bound to a parameter of this backend
-    type_mismatch,             ///< a column value cannot be read as the requested type
-    value_out_of_range,        ///< a value does not fit the requested type (no truncation)
-    null_value,                ///< NULL read into a type that cannot hold NULL
-    connection_closed,         ///< an operation on a closed connection
-    pool_timeout,              ///< acquisition from the pool timed out
-    pool_closed,               ///< the pool is closed
-    circuit_open,              ///< the breaker is open
-    timeout,                   ///< a client-side deadline passed
-    cancelled,                 ///< cancelled by the caller
-    backend_unavailable,       ///< the backend was not compiled in, or its driver is missing
-    not_in_transaction,        ///< commit/rollback with no open transaction
-    feature_not_supported,     ///< the backend cannot do this
+    invalid_uri = 1,        ///< a connection URI that cannot be parsed
+    invalid_config,         ///< a configuration value out of range or inconsistent
+    sql_syntax,             ///< the portable SQL could not be translated (see message)
+    wrong_argument_count,   ///< argument count differs from the statement's placeholders
+    unbindable_value,       ///< a value cannot be bound to a parameter of this backend
+    type_mismatch,          ///< a column value cannot be read as the requested type
+    value_out_of_range,     ///< a value does not fit the requested type (no truncation)
+    null_value,             ///< NULL read into a type that cannot hold NULL
+    connection_closed,      ///< an operation on a closed connection
+    pool_timeout,           ///< acquisition from the pool timed out
+    pool_closed,            ///< the pool is closed
+    circuit_open,           ///< the breaker is open
+    timeout,                ///< a client-side deadline passed
+    cancelled,              ///< cancelled by the caller
+    backend_unavailable,    ///< the backend was not compiled in, or its driver is missing
+    not_in_transaction,     ///< commit/rollback with no open transaction
+    feature_not_supported,  ///< the backend cannot do this
 };
 
 /// The category of the portable conditions ("dal").
@@ -89,7 +90,7 @@ std::ostream& operator<<(std::ostream& os, errc e);
 std::ostream& operator<<(std::ostream& os, client_errc e);
 
 /// Whether retrying could succeed. A transient error says nothing about whether the statement
-/// already ran: that part of the retry rule belongs to the retry policy (docs/resilience.md).
+/// already ran: that part of the retry rule belongs to the retry policy (issue #7).
 enum class error_class : std::uint8_t { transient, permanent };
 
 /// Transient: connection_error, timeout, pool_timeout, circuit_open, serialization_failure,
@@ -101,13 +102,13 @@ enum class error_class : std::uint8_t { transient, permanent };
 
 /// What the server (or driver) said, kept next to the error code.
 struct diagnostics {
-    std::string message;   ///< the server's or driver's primary message, unchanged
-    std::string sqlstate;  ///< five-character SQLSTATE when known, else empty
-    int native_code = 0;   ///< MySQL error number or SQLite extended result code, else 0
-    std::string detail;    ///< PostgreSQL DETAIL
-    std::string hint;      ///< PostgreSQL HINT
+    std::string message;       ///< the server's or driver's primary message, unchanged
+    std::string sqlstate;      ///< five-character SQLSTATE when known, else empty
+    int native_code = 0;       ///< MySQL error number or SQLite extended result code, else 0
+    std::string detail;        ///< PostgreSQL DETAIL
+    std::string hint;          ///< PostgreSQL HINT
     std::size_t position = 0;  ///< 1-based character position in the SQL the server reported
-    std::string sql;       ///< the statement, string literals redacted; never bound values
+    std::string sql;           ///< the statement, string literals redacted; never bound values
 };
 
 /// The exception sync operations throw. `code()` compares equal to the portable conditions.

@@ -38,7 +38,8 @@ private:
     void wipe() noexcept {
         // Overwrite through a volatile pointer so the stores are not optimised away.
         volatile char* p = value_.data();
-        for (std::size_t k = 0; k < value_.size(); ++k) p[k] = '\0';
+        for (std::size_t k = 0; k < value_.size(); ++k)
+            p[k] = '\0';
     }
     std::string value_;
 };

@@ -46,10 +46,10 @@ template <class T>
 struct is_native_value : std::false_type {};
 
 template <class T>
-    requires(std::is_integral_v<T> && !std::is_same_v<T, char> && !std::is_same_v<T, wchar_t> &&
-             !std::is_same_v<T, char8_t> && !std::is_same_v<T, char16_t> &&
-             !std::is_same_v<T, char32_t>)
-struct is_native_value<T> : std::true_type {};  // bool and every integer width
+requires(std::is_integral_v<T> && !std::is_same_v<T, char> && !std::is_same_v<T, wchar_t> &&
+         !std::is_same_v<T, char8_t> && !std::is_same_v<T, char16_t> &&
+         !std::is_same_v<T, char32_t>) struct is_native_value<T> : std::true_type {
+};  // bool and every integer width
 template <>
 struct is_native_value<float> : std::true_type {};
 template <>
@@ -97,14 +97,14 @@ concept native_value = detail::is_native_value<std::remove_cvref_t<T>>::value;
 template <class T>
 concept custom_value = requires(const std::remove_cvref_t<T>& v) {
     typename type_traits<std::remove_cvref_t<T>>::db_type;
-    { type_traits<std::remove_cvref_t<T>>::to_db(v) };
-} && native_value<typename type_traits<std::remove_cvref_t<T>>::db_type>;
+    {type_traits<std::remove_cvref_t<T>>::to_db(v)};
+}
+&&native_value<typename type_traits<std::remove_cvref_t<T>>::db_type>;
 
 /// What can be passed as a statement parameter: native, custom, or an optional of either
 /// (an empty optional binds NULL).
 template <class T>
-concept bindable =
-    native_value<T> || custom_value<T> ||
+concept bindable = native_value<T> || custom_value<T> ||
     (detail::optional_value<std::remove_cvref_t<T>>::is_optional &&
      (native_value<typename detail::optional_value<std::remove_cvref_t<T>>::type> ||
       custom_value<typename detail::optional_value<std::remove_cvref_t<T>>::type>));

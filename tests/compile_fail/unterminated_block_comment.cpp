@@ -5,7 +5,8 @@
 using namespace dal::literals;  // NOLINT(google-build-using-namespace)
 
 int main() {
-    const auto q = dal::sql::bind<dal::sql::postgresql_dialect>("SELECT 1 /* outer /* inner */"_sql);
+    const auto q =
+        dal::sql::bind<dal::sql::postgresql_dialect>("SELECT 1 /* outer /* inner */"_sql);
     (void)q;
     return 0;
 }

@@ -8,6 +8,7 @@
 //   - the run-time API throws nothing but dal::error.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -19,8 +20,8 @@
 namespace {
 
 [[noreturn]] void violated(const char* what) {
-    __builtin_trap();  // libFuzzer records the input that got here
-    (void)what;
+    std::fprintf(stderr, "invariant violated: %s\n", what);
+    std::abort();  // libFuzzer records the input that got here
 }
 
 template <class F>
@@ -54,8 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (out.size() != t.size) violated("size mismatch");
         dal::sql::translation lin;
         dal::sql::translation lout;
-        const std::string lits_in =
-            collect([&](auto& s) { lin = dal::sql::literals(sql, d, s); });
+        const std::string lits_in = collect([&](auto& s) { lin = dal::sql::literals(sql, d, s); });
         const std::string lits_out =
             collect([&](auto& s) { lout = dal::sql::literals(out, d, s); });
         if (!lin.ok() || !lout.ok()) violated("translated SQL does not lex");

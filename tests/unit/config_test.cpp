@@ -127,35 +127,48 @@ BOOST_AUTO_TEST_CASE(bad_uris_name_the_bad_part) {
                         "port '70000'"));
     BOOST_TEST(contains(error_of([] { (void)config::from_uri("oracle://h/db"); }),
                         "unknown scheme 'oracle'"));
-    BOOST_TEST(contains(error_of([] { (void)config::from_uri("no scheme here"); }),
-                        "no scheme"));
+    BOOST_TEST(contains(error_of([] { (void)config::from_uri("no scheme here"); }), "no scheme"));
     BOOST_TEST(contains(error_of([] { (void)config::from_uri("postgresql://h:5432"); }),
                         "database name is missing"));
-    BOOST_TEST(contains(error_of([] { (void)config::from_uri("postgresql://h/a/b"); }),
-                        "contains '/'"));
+    BOOST_TEST(
+        contains(error_of([] { (void)config::from_uri("postgresql://h/a/b"); }), "contains '/'"));
     BOOST_TEST(contains(error_of([] { (void)config::from_uri("sqlite://host/file.db"); }),
                         "an sqlite URI names a file"));
     BOOST_TEST(contains(error_of([] { (void)config::from_uri("postgresql://h/d?sslmode=maybe"); }),
                         "TLS mode 'maybe'"));
-    BOOST_TEST(contains(
-        error_of([] { (void)config::from_uri("postgresql://h/d?connect_timeout=5&connect-timeout=6"); }),
-        "given twice"));
+    BOOST_TEST(contains(error_of([] {
+                            (void)config::from_uri(
+                                "postgresql://h/d?connect_timeout=5&connect-timeout=6");
+                        }),
+                        "given twice"));
     BOOST_TEST(contains(
         error_of([] { (void)config::from_uri("postgresql://h/d?statement_timeout=fast"); }),
         "'statement_timeout' has value 'fast'"));
-    BOOST_TEST(contains(error_of([] { (void)config::from_uri("postgresql://h/d#frag"); }),
-                        "fragment"));
+    BOOST_TEST(
+        contains(error_of([] { (void)config::from_uri("postgresql://h/d#frag"); }), "fragment"));
     BOOST_TEST(contains(error_of([] { (void)config::from_uri("postgresql://h1,,h2/d"); }),
                         "a host in the host list is empty"));
     BOOST_TEST(contains(error_of([] { (void)config::from_uri("postgresql://h/d?pool_max=many"); }),
                         "'pool_max' has value 'many'"));
-    BOOST_TEST(contains(
-        error_of([] { (void)config::from_uri("postgresql://h/d?pool_min=5&pool_max=2"); }),
-        "pool min (5) is larger than pool max (2)"));
-    BOOST_TEST(contains(
-        error_of([] { (void)config::from_uri("postgresql://h/d?acquisition_timeout=0"); }),
-        "'acquisition' must be positive"));
+    BOOST_TEST(
+        contains(error_of([] { (void)config::from_uri("postgresql://h/d?pool_min=5&pool_max=2"); }),
+                 "pool min (5) is larger than pool max (2)"));
+    BOOST_TEST(
+        contains(error_of([] { (void)config::from_uri("postgresql://h/d?acquisition_timeout=0"); }),
+                 "'acquisition' must be positive"));
     BOOST_TEST(contains(error_of([] { (void)config::from_uri("sqlite:"); }), "path is empty"));
+    BOOST_TEST(contains(
+        error_of([] { (void)config::from_uri("postgresql://h/d?sslmode=require&tls=disable"); }),
+        "given twice (or under two of its names)"));
+    BOOST_TEST(
+        contains(error_of([] { (void)config::from_uri("postgresql://u:pw@h/d?password=x"); }),
+                 "password is given both"));
+    BOOST_TEST(contains(error_of([] { (void)config::from_uri("postgresql://u@h/d?user=v"); }),
+                        "user is given both"));
+    BOOST_TEST(contains(error_of([] { (void)config::from_uri("postgresql://u@h/d?host=/tmp"); }),
+                        "parameter 'host' is not accepted"));
+    BOOST_TEST(contains(error_of([] { (void)config::from_uri("sqlite:a.db?connect_timeout=0"); }),
+                        "'connect' must be positive"));
 }
 
 BOOST_AUTO_TEST_CASE(password_never_leaks) {
@@ -177,6 +190,24 @@ BOOST_AUTO_TEST_CASE(password_never_leaks) {
     BOOST_TEST(contains(bad, "app:***@h:99999/d?password=***"), bad);
     const std::string bad2 = error_of([&] { (void)dal::config::from_uri(uri + "#f"); });
     BOOST_TEST(!contains(bad2, pw), bad2);
+    // Unencoded '/', '?' or '#' in a password cut the authority short: still masked.
+    for (const char* raw :
+         {"postgresql://u:pa/ss-Tr0ub4dor@h/d", "postgresql://u:pa?ss-Tr0ub4dor@h/d",
+          "postgresql://u:pa#ss-Tr0ub4dor@h/d"}) {
+        const std::string m = error_of([&] { (void)dal::config::from_uri(raw); });
+        BOOST_TEST(!contains(m, "Tr0ub4dor"), m);
+    }
+    // A percent-encoded parameter name is recognised too.
+    const std::string m3 =
+        error_of([&] { (void)dal::config::from_uri("postgresql://u@h:0/d?pass%77ord=" + pw); });
+    BOOST_TEST(!contains(m3, pw), m3);
+    // Other secrets passed through to the driver (libpq's sslpassword) stay hidden.
+    const auto ssl = dal::config::from_uri("postgresql://u@h/d?sslpassword=" + pw);
+    BOOST_TEST(ssl.option("sslpassword").value_or("") == pw);
+    BOOST_TEST(!contains(ssl.to_string(), pw), ssl.to_string());
+    BOOST_TEST(!contains(ssl.identity(), pw));
+    BOOST_TEST(dal::is_sensitive_option("SSLPassword"));
+    BOOST_TEST(!dal::is_sensitive_option("application_name"));
 }
 
 BOOST_AUTO_TEST_CASE(hash_identity_rules) {
@@ -191,11 +222,11 @@ BOOST_AUTO_TEST_CASE(hash_identity_rules) {
                dal::config::from_uri("postgresql://u@h/d?alias=x&env=dev&pool_max=3").hash());
     BOOST_TEST(base.hash() == dal::config::from_uri("postgresql://u@H:5432/d").hash());
     // Everything that names the target does.
-    for (const char* other : {"mysql://u@h:5432/d", "postgresql://u@h2:5432/d",
-                              "postgresql://u@h:5433/d", "postgresql://u@h:5432/d2",
-                              "postgresql://v@h:5432/d", "postgresql://u@h:5432/d?sslmode=require",
-                              "postgresql://u@h:5432/d?application_name=x",
-                              "postgresql://u@h:5432,h2/d"}) {
+    for (const char* other :
+         {"mysql://u@h:5432/d", "postgresql://u@h2:5432/d", "postgresql://u@h:5433/d",
+          "postgresql://u@h:5432/d2", "postgresql://v@h:5432/d",
+          "postgresql://u@h:5432/d?sslmode=require", "postgresql://u@h:5432/d?application_name=x",
+          "postgresql://u@h:5432,h2/d"}) {
         BOOST_TEST_CONTEXT(other) {
             BOOST_TEST(base.hash() != dal::config::from_uri(other).hash());
             BOOST_TEST(base.identity() != dal::config::from_uri(other).identity());

@@ -78,7 +78,8 @@ std::vector<std::vector<std::string>> index_rows(const fs::path& p) {
         std::vector<std::string> cols;
         std::istringstream ls(line);
         std::string col;
-        while (std::getline(ls, col, '\t')) cols.push_back(col);
+        while (std::getline(ls, col, '\t'))
+            cols.push_back(col);
         rows.push_back(std::move(cols));
     }
     return rows;
@@ -136,13 +137,12 @@ void check_corpus(const std::string& name) {
             d = dal::sql::sqlite_dialect;
         }
         dal::sql::translation t;
-        const std::string out =
-            sink_run([&](auto& s) { t = dal::sql::translate(in, d, s); });
+        const std::string out = sink_run([&](auto& s) { t = dal::sql::translate(in, d, s); });
         const auto listed = changes.find({name, record});
         BOOST_TEST_CONTEXT(name << " record " << record << " (" << row[1] << ":" << row[2]
                                 << "): " << in.substr(0, 300)) {
             BOOST_TEST_REQUIRE(t.ok(), "translation failed: " << dal::sql::describe(t.error)
-                                                               << " at " << t.error_offset);
+                                                              << " at " << t.error_offset);
             // Translation never touches string literals or dollar-quoted bodies.
             const std::string lit_in =
                 sink_run([&](auto& s) { (void)dal::sql::literals(in, d, s); });
@@ -184,8 +184,14 @@ void check_corpus(const std::string& name) {
 
 BOOST_AUTO_TEST_SUITE(corpus, *utf::precondition(corpus_available()))
 
-BOOST_AUTO_TEST_CASE(postgres_regression_statements) { check_corpus("postgres"); }
-BOOST_AUTO_TEST_CASE(mariadb_regression_statements) { check_corpus("mysql"); }
-BOOST_AUTO_TEST_CASE(sqlite_statements) { check_corpus("sqlite"); }
+BOOST_AUTO_TEST_CASE(postgres_regression_statements) {
+    check_corpus("postgres");
+}
+BOOST_AUTO_TEST_CASE(mariadb_regression_statements) {
+    check_corpus("mysql");
+}
+BOOST_AUTO_TEST_CASE(sqlite_statements) {
+    check_corpus("sqlite");
+}
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(exception_carries_diagnostics) {
     BOOST_TEST(what.find("detail: d") != std::string::npos, what);
     BOOST_TEST(e.diag().position == 3u);
     BOOST_TEST(e.code() == dal::errc::timeout);
-    const dal::error copy = e;  // shares the immutable state
+    const dal::error copy = e;  // NOLINT(performance-unnecessary-copy-initialization): tested
     BOOST_TEST(std::string(copy.what()) == what);
     BOOST_CHECK_THROW(dal::throw_if(make_error_code(dal::client_errc::cancelled)), dal::error);
     BOOST_CHECK_NO_THROW(dal::throw_if(std::error_code{}));
@@ -108,6 +108,12 @@ BOOST_AUTO_TEST_CASE(postgres_sqlstates) {
     BOOST_TEST(make_sqlstate_error("25006") == errc::read_only);
     BOOST_TEST(make_sqlstate_error("55P03") == errc::lock_timeout);
     BOOST_TEST(make_sqlstate_error("XX000") == errc::internal_error);
+    BOOST_TEST(make_sqlstate_error("42P07") == errc::already_exists);
+    BOOST_TEST(make_sqlstate_error("57P05") == errc::connection_error);
+    BOOST_TEST(make_sqlstate_error("54001") == errc::feature_not_supported);
+    BOOST_TEST(!dal::is_transient(make_sqlstate_error("54001")));
+    BOOST_TEST(static_cast<bool>(make_sqlstate_error("bad")));  // never a false error_code
+    BOOST_TEST(make_sqlstate_error("bad") == errc::internal_error);
     BOOST_TEST(dal::is_transient(make_sqlstate_error("40001")));
     BOOST_TEST(dal::is_transient(make_sqlstate_error("08006")));
     BOOST_TEST(!dal::is_transient(make_sqlstate_error("23505")));
@@ -137,7 +143,11 @@ BOOST_AUTO_TEST_CASE(mysql_error_numbers) {
     BOOST_TEST(make_mysql_error(1045) == errc::permission_denied);
     BOOST_TEST(make_mysql_error(1040) == errc::resource_exhausted);
     BOOST_TEST(make_mysql_error(1792) == errc::read_only);
-    BOOST_TEST(make_mysql_error(2999) == errc::connection_error);  // unknown client error
+    BOOST_TEST(make_mysql_error(2999) == errc::internal_error);  // unknown client error
+    BOOST_TEST(make_mysql_error(2031) == errc::internal_error);  // CR_PARAMS_NOT_BOUND: a bug
+    BOOST_TEST(make_mysql_error(2003) == errc::connection_error);
+    BOOST_TEST(make_mysql_error(1050) == errc::already_exists);
+    BOOST_TEST(make_mysql_error(4031) == errc::internal_error);  // MariaDB: a trigger error
     BOOST_TEST(dal::is_transient(make_mysql_error(1213)));
     BOOST_TEST(!dal::is_transient(make_mysql_error(1062)));
     BOOST_TEST(make_mysql_error(1062).message() ==

@@ -90,6 +90,7 @@ BOOST_AUTO_TEST_CASE(runtime_errors_name_the_problem) {
         BOOST_TEST(what.find("at byte 7") != std::string::npos, what);
         BOOST_TEST(what.find("mysql dialect") != std::string::npos, what);
         BOOST_TEST(what.find("secret") == std::string::npos, what);  // literals redacted
+        BOOST_TEST(what.find("'***'") != std::string::npos, what);
     }
     try {
         (void)dal::sql::to_native("SELECT ?, $2", dal::sql::postgresql_dialect);

@@ -20,7 +20,7 @@ constexpr dialect pg_scs_off{dal::sql::dialect_kind::postgresql, false, false, f
 constexpr dialect my_nbe{dal::sql::dialect_kind::mysql, true, true, false};
 constexpr dialect my_ansi{dal::sql::dialect_kind::mysql, true, false, true};
 
-struct row {
+struct row {  // NOLINT(clang-analyzer-optin.performance.Padding): readable field order
     const char* what;
     dialect d;
     std::string_view in;
@@ -87,6 +87,9 @@ const row rows[] = {
     {"pg unterminated nested comment", pg, "SELECT 1 /* /* */", "", 0, sql_error::unterminated_block_comment},
     {"pg unterminated dollar quote", pg, "SELECT $x$ abc $y$", "", 0, sql_error::unterminated_dollar_quote},
     {"pg NUL byte", pg, std::string_view("SELECT 1\0 ?", 11), "", 0, sql_error::embedded_nul},
+    {"pg NUL in comment", pg, std::string_view("SELECT 1 -- \0\n", 14), "", 0, sql_error::embedded_nul},
+    {"pg NUL in string", pg, std::string_view("SELECT '\0'", 11), "", 0, sql_error::embedded_nul},
+    {"pg parameter subscript", pg, "SELECT ?[1]", "SELECT $1[1]", 1, {}, P},
     // ---- MySQL / MariaDB ----------------------------------------------------------------------
     {"my basic", my, "SELECT [a] FROM [t] WHERE [id] = ?", "SELECT `a` FROM `t` WHERE `id` = ?", 1, {}, P},
     {"my backtick in bracket", my, "SELECT [a`b]", "SELECT `a``b`", 0},
@@ -117,7 +120,12 @@ const row rows[] = {
     {"sqlite native brackets survive", lite, "SELECT[id]FROM[t]", "SELECT[id]FROM[t]", 0},
     {"sqlite comments do not nest", lite, "/* /* */ ?", "/* /* */ ?", 1, {}, P},
     {"sqlite blob literal", lite, "SELECT x'00ff', ?", "SELECT x'00ff', ?", 1, {}, P},
-    {"sqlite named params pass", lite, "SELECT :name, @n, $v", "SELECT :name, @n, $v", 0},
+    {"sqlite :name native", lite, "SELECT :name, :name, :other", "SELECT :name, :name, :other", 2, {}, N},
+    {"sqlite @name and $name", lite, "SELECT @n, $v, @n2, $v", "SELECT @n, $v, @n2, $v", 3, {}, N},
+    {"sqlite named and ? mixed", lite, "SELECT :a, ?", "", 0, sql_error::mixed_placeholders},
+    {"sqlite named and ?NNN mixed", lite, "SELECT ?1, :a", "", 0, sql_error::mixed_placeholders},
+
+    {"sqlite : and @ in strings", lite, "SELECT ':a', '@b', '$c', ?", "SELECT ':a', '@b', '$c', ?", 1, {}, P},
     {"sqlite dollar is not a quote", lite, "SELECT $$ ?", "SELECT $$ ?", 1, {}, P},
     {"sqlite unterminated comment", lite, "SELECT 1 /*", "", 0, sql_error::unterminated_block_comment},
 };
@@ -143,7 +151,9 @@ constexpr fixed_out<N> ct(std::string_view in, dialect d) {
     o.size = dal::sql::translate(in, d, sink).size;
     return o;
 }
-constexpr bool same(std::string_view a, std::string_view b) { return a == b; }
+constexpr bool same(std::string_view a, std::string_view b) {
+    return a == b;
+}
 static_assert([] {
     constexpr auto o = ct<64>("SELECT [a] FROM [t] WHERE [id] = ? AND j ??| x", pg);
     return same({o.data, o.size}, R"(SELECT "a" FROM "t" WHERE "id" = $1 AND j ?| x)");

@@ -90,33 +90,73 @@ namespace {
     throw error(make_error_code(client_errc::invalid_config), what);
 }
 
-/// The URI with the password (in the userinfo or a `password=` parameter) replaced by `***`,
-/// so that an error about the URI can quote it.
+/// Decodes %XX escapes (leaving malformed ones as they are): for comparing parameter names.
+std::string pct_decode(std::string_view s) {
+    const auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    for (std::size_t k = 0; k < s.size(); ++k) {
+        if (s[k] == '%' && k + 2 < s.size() && hex(s[k + 1]) >= 0 && hex(s[k + 2]) >= 0) {
+            out += static_cast<char>(hex(s[k + 1]) * 16 + hex(s[k + 2]));
+            k += 2;
+        } else {
+            out += s[k];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+bool is_sensitive_option(std::string_view key) noexcept {
+    const auto contains = [key](std::string_view word) {  // ASCII case-insensitive, no allocation
+        for (std::size_t k = 0; k + word.size() <= key.size(); ++k) {
+            std::size_t n = 0;
+            while (n < word.size()) {
+                char c = key[k + n];
+                if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+                if (c != word[n]) break;
+                ++n;
+            }
+            if (n == word.size()) return true;
+        }
+        return false;
+    };
+    return contains("password") || contains("secret") || contains("passphrase");
+}
+
+namespace {
+
+/// The URI with its secrets replaced by `***`, so that an error about the URI can quote it.
+/// Masks generously: from the first ':' after "//" up to the last '@' anywhere (a password
+/// may hold an unencoded '/', '?' or '#'), and the value of every parameter whose decoded name
+/// says password, secret or passphrase.
 std::string mask_uri(std::string_view uri) {
     std::string out(uri);
     const auto scheme_end = out.find("://");
     if (scheme_end != std::string::npos) {
         const std::size_t auth_begin = scheme_end + 3;
-        std::size_t auth_end = out.find_first_of("/?#", auth_begin);
-        if (auth_end == std::string::npos) auth_end = out.size();
-        const std::size_t at = out.rfind('@', auth_end);
+        const std::size_t at = out.rfind('@');
         if (at != std::string::npos && at >= auth_begin) {
             const std::size_t colon = out.find(':', auth_begin);
             if (colon != std::string::npos && colon < at)
                 out.replace(colon + 1, at - colon - 1, secret::mask);
         }
     }
-    // `password=...` in the query, whatever its case.
     std::size_t q = out.find('?');
     while (q != std::string::npos && q < out.size()) {
         const std::size_t key = q + 1;
-        const std::size_t eq = out.find('=', key);
         std::size_t amp = out.find('&', key);
         if (amp == std::string::npos) amp = out.size();
-        if (eq != std::string::npos && eq < amp && lower(out.substr(key, eq - key)) == "password") {
+        const std::size_t eq = out.find('=', key);
+        if (eq != std::string::npos && eq < amp &&
+            is_sensitive_option(pct_decode(std::string_view(out).substr(key, eq - key)))) {
             out.replace(eq + 1, amp - eq - 1, secret::mask);
-            amp = out.find('&', eq);
-            if (amp == std::string::npos) break;
+            amp = eq + 1 + secret::mask.size();
         }
         q = amp < out.size() ? amp : std::string::npos;
     }
@@ -158,14 +198,46 @@ tls_mode parse_tls_mode(std::string_view text, std::string_view masked) {
 }
 
 /// Applies one query parameter; unknown keys are kept as backend options.
+/// One spelling per setting, so that `sslmode=require&tls=disable` is caught as a duplicate.
+std::string canonical_key(std::string key) {
+    struct alias {
+        std::string_view name;
+        std::string_view canonical;
+    };
+    static constexpr alias aliases[] = {
+        {"ssl_mode", "sslmode"},
+        {"tls", "sslmode"},
+        {"ssl_ca", "sslrootcert"},
+        {"tls_ca", "sslrootcert"},
+        {"ssl_cert", "sslcert"},
+        {"tls_cert", "sslcert"},
+        {"ssl_key", "sslkey"},
+        {"tls_key", "sslkey"},
+        {"ssl_crl", "sslcrl"},
+        {"tls_crl", "sslcrl"},
+        {"acquire_timeout", "acquisition_timeout"},
+        {"min_pool_size", "pool_min"},
+        {"max_pool_size", "pool_max"},
+    };
+    for (const auto& a : aliases)
+        if (key == a.name) return std::string(a.canonical);
+    return key;
+}
+
 void apply_param(config& c, std::string_view raw_key, std::string_view value,
                  std::string_view masked, std::vector<std::string>& seen) {
     std::string key = lower(raw_key);
     std::replace(key.begin(), key.end(), '-', '_');
     if (key.empty()) bad_uri(masked, "a query parameter has an empty name");
+    key = canonical_key(std::move(key));
     if (std::find(seen.begin(), seen.end(), key) != seen.end())
-        bad_uri(masked, "parameter '" + std::string(raw_key) + "' is given twice");
+        bad_uri(masked, "parameter '" + std::string(raw_key) +
+                            "' is given twice (or under two of its names)");
     seen.push_back(key);
+    if (key == "host" || key == "hostaddr" || key == "port" || key == "dbname" || key == "database")
+        bad_uri(masked, "parameter '" + std::string(raw_key) +
+                            "' is not accepted: write hosts, ports and the database in the URI "
+                            "itself (scheme://user@host:port,host2:port/dbname)");
 
     const auto duration = [&](std::string_view what) {
         try {
@@ -175,32 +247,36 @@ void apply_param(config& c, std::string_view raw_key, std::string_view value,
         }
     };
     if (key == "password") {
+        if (!c.password.empty())
+            bad_uri(masked, "the password is given both in the user part and as a parameter");
         c.password = secret{std::string(value)};
     } else if (key == "user") {
+        if (!c.user.empty())
+            bad_uri(masked, "the user is given both in the user part and as a parameter");
         c.user = std::string(value);
-    } else if (key == "sslmode" || key == "ssl_mode" || key == "tls") {
+    } else if (key == "sslmode") {
         c.tls.mode = parse_tls_mode(value, masked);
-    } else if (key == "sslrootcert" || key == "ssl_ca" || key == "tls_ca") {
+    } else if (key == "sslrootcert") {
         c.tls.ca_file = std::string(value);
-    } else if (key == "sslcert" || key == "ssl_cert" || key == "tls_cert") {
+    } else if (key == "sslcert") {
         c.tls.cert_file = std::string(value);
-    } else if (key == "sslkey" || key == "ssl_key" || key == "tls_key") {
+    } else if (key == "sslkey") {
         c.tls.key_file = std::string(value);
-    } else if (key == "sslcrl" || key == "ssl_crl" || key == "tls_crl") {
+    } else if (key == "sslcrl") {
         c.tls.crl_file = std::string(value);
     } else if (key == "connect_timeout") {
         c.timeouts.connect = duration("connect_timeout");
     } else if (key == "pool_creation_timeout") {
         c.timeouts.pool_creation = duration("pool_creation_timeout");
-    } else if (key == "acquisition_timeout" || key == "acquire_timeout") {
+    } else if (key == "acquisition_timeout") {
         c.timeouts.acquisition = duration("acquisition_timeout");
     } else if (key == "statement_timeout") {
         c.timeouts.statement = duration("statement_timeout");
     } else if (key == "operation_timeout") {
         c.timeouts.operation = duration("operation_timeout");
-    } else if (key == "pool_min" || key == "min_pool_size") {
+    } else if (key == "pool_min") {
         c.pool.min = parse_count(raw_key, value, masked);
-    } else if (key == "pool_max" || key == "max_pool_size") {
+    } else if (key == "pool_max") {
         c.pool.max = parse_count(raw_key, value, masked);
     } else if (key == "expected_concurrency") {
         c.pool.expected_concurrency = parse_count(raw_key, value, masked);
@@ -266,10 +342,14 @@ config parse_sqlite(std::string_view uri, std::string_view rest, std::string_vie
     }
     std::vector<std::string> seen;
     if (!query.empty()) {
-        auto rv = boost::urls::parse_uri(std::string("sqlite:x?") + std::string(query));
+        // url_view points into the string it parsed: keep that string alive while iterating.
+        const std::string query_uri = "sqlite:x?" + std::string(query);
+        auto rv = boost::urls::parse_uri(query_uri);
         if (!rv) bad_uri(masked, "the query part is not valid (" + rv.error().message() + ")");
-        for (const auto& p : rv->params()) apply_param(c, p.key, p.value, masked, seen);
+        for (const auto& p : rv->params())
+            apply_param(c, p.key, p.value, masked, seen);
     }
+    c.validate();
     return c;
 }
 
@@ -291,12 +371,18 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
     std::uint64_t ms = 0;
     constexpr std::uint64_t limit = 1ULL << 40;  // ~35 years: anything beyond is a typo
     if (number > limit) return fail();
-    if (unit.empty() || unit == "s" || unit == "sec") ms = number * 1000;
-    else if (unit == "ms") ms = number;
-    else if (unit == "us") ms = (number + 999) / 1000;  // never round a limit down to zero
-    else if (unit == "min" || unit == "m") ms = number * 60'000;
-    else if (unit == "h") ms = number * 3'600'000;
-    else return fail();
+    if (unit.empty() || unit == "s" || unit == "sec")
+        ms = number * 1000;
+    else if (unit == "ms")
+        ms = number;
+    else if (unit == "us")
+        ms = (number + 999) / 1000;  // never round a limit down to zero
+    else if (unit == "min" || unit == "m")
+        ms = number * 60'000;
+    else if (unit == "h")
+        ms = number * 3'600'000;
+    else
+        return fail();
     return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms));
 }
 
@@ -308,8 +394,9 @@ config config::from_uri(std::string_view uri) {
     const std::string_view scheme = uri.substr(0, colon);
     const auto kind = parse_backend_kind(scheme);
     if (!kind)
-        bad_uri(masked, "unknown scheme '" + std::string(scheme) +
-                            "': expected postgresql, postgres, mysql, mariadb or sqlite");
+        bad_uri(masked,
+                "unknown scheme '" + std::string(scheme) +
+                    "': expected postgresql (postgres, pg), mysql (mariadb) or sqlite (sqlite3)");
     if (*kind == backend_kind::sqlite) return parse_sqlite(uri, uri.substr(colon + 1), masked);
 
     if (uri.substr(colon, 3) != "://") bad_uri(masked, "expected '//' after the scheme");
@@ -358,7 +445,8 @@ config config::from_uri(std::string_view uri) {
                             "://user@host:port/dbname");
     c.database = std::move(path);
     std::vector<std::string> seen;
-    for (const auto& p : u.params()) apply_param(c, p.key, p.value, masked, seen);
+    for (const auto& p : u.params())
+        apply_param(c, p.key, p.value, masked, seen);
     c.validate();
     return c;
 }
@@ -420,7 +508,8 @@ std::string config::identity() const {
     }
     auto sorted = options;  // order of parameters in a URI must not matter
     std::sort(sorted.begin(), sorted.end());
-    for (const auto& [k, v] : sorted) add_field(out, "option:" + k, v);
+    for (const auto& [k, v] : sorted)  // secrets (sslpassword...) never reach the identity
+        add_field(out, "option:" + k, is_sensitive_option(k) ? std::string_view("<secret>") : v);
     return out;
 }
 
@@ -531,7 +620,8 @@ std::string config::to_string() const {
         param("expected_concurrency", std::to_string(pool.expected_concurrency));
     if (!alias.empty()) param("alias", alias);
     if (env != "prod") param("env", env);
-    for (const auto& [k, v] : options) param(pct(k), v);
+    for (const auto& [k, v] : options)
+        param(pct(k), is_sensitive_option(k) ? secret::mask : std::string_view(v));
     return out;
 }
 
@@ -559,6 +649,8 @@ void config::validate() const {
         bad_config("an SQLite database is a file: hosts must be empty");
 }
 
-std::ostream& operator<<(std::ostream& os, const config& c) { return os << c.to_string(); }
+std::ostream& operator<<(std::ostream& os, const config& c) {
+    return os << c.to_string();
+}
 
 }  // namespace dal

@@ -29,6 +29,7 @@ public:
             case errc::constraint_violation: return "constraint violation";
             case errc::syntax_error: return "syntax error";
             case errc::undefined_object: return "undefined object";
+            case errc::already_exists: return "object already exists";
             case errc::type_mismatch: return "type mismatch";
             case errc::invalid_argument: return "invalid argument";
             case errc::data_error: return "data error";
@@ -119,9 +120,9 @@ std::ostream& operator<<(std::ostream& os, client_errc e) {
 
 error_class classify(const std::error_code& ec) noexcept {
     static constexpr std::array transient{
-        errc::connection_error, errc::timeout,       errc::pool_timeout,
-        errc::circuit_open,     errc::serialization_failure, errc::deadlock,
-        errc::lock_timeout,     errc::resource_exhausted,    errc::failover_retry,
+        errc::connection_error,      errc::timeout,  errc::pool_timeout, errc::circuit_open,
+        errc::serialization_failure, errc::deadlock, errc::lock_timeout, errc::resource_exhausted,
+        errc::failover_retry,
     };
     if (!ec) return error_class::permanent;
     for (const errc c : transient)
@@ -183,9 +184,13 @@ error::error(std::error_code ec, diagnostics diag) : std::system_error(ec) {
     state_ = std::make_shared<const state>(state{.diag = std::move(diag), .what = std::move(text)});
 }
 
-const diagnostics& error::diag() const noexcept { return state_->diag; }
+const diagnostics& error::diag() const noexcept {
+    return state_->diag;
+}
 
-const char* error::what() const noexcept { return state_->what.c_str(); }
+const char* error::what() const noexcept {
+    return state_->what.c_str();
+}
 
 error::error(std::error_code ec, std::string message)
     : error(ec, diagnostics{.message = std::move(message)}) {}

@@ -32,7 +32,8 @@ struct fixed_string {
     char chars[N]{};
     // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): literal syntax
     consteval fixed_string(const char (&s)[N]) noexcept {
-        for (std::size_t k = 0; k < N; ++k) chars[k] = s[k];
+        for (std::size_t k = 0; k < N; ++k)
+            chars[k] = s[k];
     }
     [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
 };
@@ -79,6 +80,8 @@ struct compiled {
     static_assert(info.error != sql_error::too_many_parameters,
                   "dal: the SQL has more than 65535 parameters");
     static_assert(info.error != sql_error::embedded_nul, "dal: the SQL contains a NUL byte");
+    static_assert(info.error != sql_error::too_many_named_parameters,
+                  "dal: more than 64 distinct SQLite named parameters: use ?");
 
 private:
     static constexpr auto storage = [] {
@@ -116,9 +119,9 @@ constexpr void check_arguments() noexcept {
     using q = compiled<D, S>;
     constexpr bool sql_ok = q::info.ok();
     static_assert(!sql_ok || sizeof...(Args) <= q::parameter_count,
-                  "dal: too many arguments: the SQL has fewer ? placeholders than arguments");
+                  "dal: too many arguments: the SQL has fewer parameters (? or $n) than arguments");
     static_assert(!sql_ok || sizeof...(Args) >= q::parameter_count,
-                  "dal: too few arguments: the SQL has more ? placeholders than arguments");
+                  "dal: too few arguments: the SQL has more parameters (? or $n) than arguments");
     (detail::assert_bindable<Args>(), ...);
 }
 

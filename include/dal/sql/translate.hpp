@@ -11,8 +11,8 @@
 /// string literals, quoted identifiers, comments and dollar-quoted bodies are never changed.
 ///
 /// A `[` is native SQL (an array subscript, slice or type, passed through) rather than a quoted
-/// identifier when the byte right before it is an identifier character, a digit, `]`, `)`, `"`
-/// or `` ` ``, or when the previous token (ignoring whitespace and comments) is the keyword
+/// identifier when the byte right before it is an identifier character, a digit, `]`, `)`, `"`,
+/// `` ` `` or `?`, or when the previous token (ignoring whitespace and comments) is the keyword
 /// `ARRAY`. So `arr[1]`, `m[i][j]`, `int[]`, `(f(x))[2]` and `ARRAY [1,2]` survive, while
 /// `SELECT [id] FROM [t]`, `([a])`, `x=[b]` and `[s].[t]` are identifiers. Inside a native
 /// bracket every bracket is native (`ARRAY[[1,2],[3,4]]`). See docs/sql-dialect.md.
@@ -43,6 +43,7 @@ enum class sql_error : std::uint8_t {
     invalid_positional_parameter,     ///< $0 or a number beyond the protocol's limit
     too_many_parameters,              ///< more than 65535 parameters
     embedded_nul,                     ///< a NUL byte: C drivers would silently cut the SQL there
+    too_many_named_parameters,        ///< more distinct SQLite :name/@name/$name than dal tracks
 };
 
 /// A sentence that names what is wrong; used in exceptions and by the error category.
@@ -63,6 +64,8 @@ enum class sql_error : std::uint8_t {
             return "invalid positional parameter (numbers start at 1 and stop at 65535)";
         case sql_error::too_many_parameters: return "more than 65535 parameters";
         case sql_error::embedded_nul: return "NUL byte inside the SQL text";
+        case sql_error::too_many_named_parameters:
+            return "more than 64 distinct SQLite named parameters (:name, @name, $name): use ?";
     }
     return "unknown SQL error";
 }
@@ -77,7 +80,7 @@ enum class placeholder_style : std::uint8_t {
 /// The outcome of translating one statement.
 struct translation {
     sql_error error = sql_error::none;
-    std::size_t error_offset = 0;  ///< byte offset of the offending token in the input
+    std::size_t error_offset = 0;     ///< byte offset of the offending token in the input
     std::size_t parameter_count = 0;  ///< values the statement binds (highest $n for positional)
     placeholder_style style = placeholder_style::none;
     std::size_t size = 0;  ///< bytes written to the sink
@@ -99,7 +102,8 @@ struct counting_sink {
 struct pointer_sink {
     char* out;
     constexpr void append(std::string_view s) noexcept {
-        for (char c : s) *out++ = c;
+        for (char c : s)
+            *out++ = c;
     }
 };
 
@@ -114,13 +118,19 @@ struct string_sink {
 /// literals and dollar-quoted strings, each followed by '\x1f' (the fuzzer's invariant check).
 enum class lex_mode : std::uint8_t { translate, redact, literals };
 
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-constexpr bool is_high(char c) noexcept { return static_cast<unsigned char>(c) >= 0x80; }
+constexpr bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
+constexpr bool is_high(char c) noexcept {
+    return static_cast<unsigned char>(c) >= 0x80;
+}
 constexpr bool is_alpha(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 /// First character of an unquoted identifier or keyword.
-constexpr bool is_word_start(char c) noexcept { return is_alpha(c) || c == '_' || is_high(c); }
+constexpr bool is_word_start(char c) noexcept {
+    return is_alpha(c) || c == '_' || is_high(c);
+}
 /// Later characters of an identifier: every backend accepts `$` there.
 constexpr bool is_word_char(char c) noexcept {
     return is_word_start(c) || is_digit(c) || c == '$';
@@ -148,7 +158,8 @@ constexpr void append_number(Sink& out, std::size_t n) {
         n /= 10;
     } while (n != 0);
     char rev[20]{};
-    for (std::size_t k = 0; k < len; ++k) rev[k] = buf[len - 1 - k];
+    for (std::size_t k = 0; k < len; ++k)
+        rev[k] = buf[len - 1 - k];
     out.append(std::string_view(rev, len));
 }
 
@@ -171,11 +182,21 @@ public:
             run_ = in_.size();
         }
         flush(in_.size());
-        if (r_.ok() && first_portable_ != npos && first_positional_ != npos)
-            fail(sql_error::mixed_placeholders, first_portable_ > first_positional_
-                                                    ? first_portable_
-                                                    : first_positional_);
-        if (first_positional_ != npos) {
+        // One style per statement: a second style is reported where it first appears.
+        const std::size_t firsts[] = {first_portable_, first_positional_, first_named_};
+        std::size_t styles = 0;
+        std::size_t second = 0;
+        for (const std::size_t f : firsts) {
+            if (f == npos) continue;
+            ++styles;
+            if (f > second) second = f;
+        }
+        if (r_.ok() && styles > 1) fail(sql_error::mixed_placeholders, second);
+        if (first_named_ != npos) {
+            // SQLite numbers named parameters in order of first appearance: bound by position.
+            r_.style = placeholder_style::positional;
+            r_.parameter_count = named_count_;
+        } else if (first_positional_ != npos) {
             r_.style = placeholder_style::positional;
             r_.parameter_count = max_positional_;
         } else if (first_portable_ != npos) {
@@ -260,7 +281,12 @@ private:
                 return other(1);
             case '$':
                 if (is_pg()) return dollar();
+                if (is_sqlite() && named_parameter_follows()) return named_parameter();
                 return word();
+            case ':':
+            case '@':
+                if (is_sqlite() && named_parameter_follows()) return named_parameter();
+                return other(1);
             case '?': return question_mark();
             case '[': return bracket();
             case ']':
@@ -275,6 +301,34 @@ private:
         if (is_word_start(c)) return word();
         if (is_digit(c)) return number();
         return other(1);
+    }
+
+    /// SQLite's `:name`, `@name`, `$name`: the sigil followed by a name character.
+    [[nodiscard]] constexpr bool named_parameter_follows() const noexcept {
+        const char n = at(i_ + 1);
+        return is_word_start(n) || is_digit(n);
+    }
+
+    /// SQLite `:name`, `@name`, `$name`: native, passed through, counted once per distinct name.
+    constexpr bool named_parameter() noexcept {
+        const std::size_t start = i_;
+        std::size_t j = i_ + 1;
+        while (j < in_.size() && (is_word_start(in_[j]) || is_digit(in_[j])))
+            ++j;
+        i_ = j;
+        previous_was_array_ = false;
+        if constexpr (Mode != lex_mode::translate) return true;
+        const std::string_view name = in_.substr(start, j - start);
+        if (first_named_ == npos) first_named_ = start;
+        for (std::size_t k = 0; k < named_count_; ++k)
+            if (in_.substr(named_at_[k], name.size()) == name &&
+                (named_at_[k] + name.size() == in_.size() ||
+                 !(is_word_start(in_[named_at_[k] + name.size()]) ||
+                   is_digit(in_[named_at_[k] + name.size()]))))
+                return true;
+        if (named_count_ == max_named) return fail(sql_error::too_many_named_parameters, start);
+        named_at_[named_count_++] = start;
+        return true;
     }
 
     [[nodiscard]] constexpr bool quote_backslashes() const noexcept {
@@ -347,7 +401,10 @@ private:
 
     constexpr bool line_comment() noexcept {
         std::size_t j = i_;
-        while (j < in_.size() && in_[j] != '\n') ++j;
+        while (j < in_.size() && in_[j] != '\n') {
+            if (in_[j] == '\0') return fail(sql_error::embedded_nul, j);
+            ++j;
+        }
         i_ = j;  // the newline itself is whitespace
         return true;
     }
@@ -389,7 +446,8 @@ private:
     constexpr bool word() {
         const std::size_t start = i_;
         std::size_t j = i_ + 1;
-        while (j < in_.size() && is_word_char(in_[j])) ++j;
+        while (j < in_.size() && is_word_char(in_[j]))
+            ++j;
         const std::string_view w = in_.substr(start, j - start);
         i_ = j;
         if (is_pg()) {
@@ -406,7 +464,8 @@ private:
 
     constexpr bool number() noexcept {
         std::size_t j = i_ + 1;
-        while (j < in_.size() && (is_word_char(in_[j]) || in_[j] == '.')) ++j;
+        while (j < in_.size() && (is_word_char(in_[j]) || in_[j] == '.'))
+            ++j;
         i_ = j;
         previous_was_array_ = false;
         return true;
@@ -420,7 +479,8 @@ private:
         std::size_t j = i_ + 1;
         if (is_word_start(at(j))) {
             ++j;
-            while (j < in_.size() && (is_word_start(in_[j]) || is_digit(in_[j]))) ++j;
+            while (j < in_.size() && (is_word_start(in_[j]) || is_digit(in_[j])))
+                ++j;
         }
         if (at(j) != '$') return other(1);
         const std::string_view tag = in_.substr(start, j + 1 - start);
@@ -476,8 +536,7 @@ private:
         if (is_sqlite() && is_digit(at(i_ + 1))) return positional(start, start + 1);
         ++i_;
         if (first_portable_ == npos) first_portable_ = start;
-        if (++portable_count_ > max_parameters)
-            return fail(sql_error::too_many_parameters, start);
+        if (++portable_count_ > max_parameters) return fail(sql_error::too_many_parameters, start);
         if (is_pg()) {
             // `$n` must stay one token: a space separates it from an identifier character
             // before (`a?` would become the identifier `a$1`) or a digit or identifier after
@@ -501,11 +560,13 @@ private:
         if (previous_was_array_ || native_brackets_ > 0) return true;
         if (i_ == 0) return false;
         const char p = in_[i_ - 1];
-        return is_word_char(p) || is_digit(p) || p == ']' || p == ')' || p == '"' || p == '`';
+        // `?` too: `?[1]` subscripts a parameter, as `$1[1]` does.
+        return is_word_char(p) || p == ']' || p == ')' || p == '"' || p == '`' || p == '?';
     }
 
+    /// Every mode applies the same bracket rule, so that the redaction and literal passes see
+    /// a `'` or backtick inside `[name]` as part of the name, as translation does.
     constexpr bool bracket() {
-        if (Mode != lex_mode::translate) return other(1);
         if (bracket_is_native()) {
             ++native_brackets_;
             return other(1);
@@ -525,8 +586,16 @@ private:
             if (in_[j] == '\0') return fail(sql_error::embedded_nul, j);
             ++j;
         }
+        // Redaction shows as much of a broken statement as is safe: a bad bracket is no reason
+        // to hide the rest, so it is read as a plain character there.
+        if (Mode == lex_mode::redact && (close == npos || close == start + 1)) return other(1);
         if (close == npos) return fail(sql_error::unterminated_bracket_identifier, start);
         if (close == start + 1) return fail(sql_error::empty_bracket_identifier, start);
+        if constexpr (Mode != lex_mode::translate) {
+            i_ = close + 1;
+            previous_was_array_ = false;
+            return true;
+        }
         const char q = d_.identifier_quote();
         const char quote[1] = {q};
         const std::string_view qs(quote, 1);
@@ -562,6 +631,10 @@ private:
     std::size_t portable_count_ = 0;
     std::size_t first_portable_ = npos;
     std::size_t first_positional_ = npos;
+    std::size_t first_named_ = npos;
+    static constexpr std::size_t max_named = 64;
+    std::size_t named_at_[max_named]{};  ///< where each distinct SQLite named parameter starts
+    std::size_t named_count_ = 0;
     std::size_t max_positional_ = 0;
     std::size_t exec_start_ = 0;
     std::size_t native_brackets_ = 0;  ///< open native `[`: brackets inside them are native too

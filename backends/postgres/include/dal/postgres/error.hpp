@@ -32,9 +32,11 @@ namespace dal::postgres {
 /// The "dal.postgres" category: values are packed SQLSTATEs.
 [[nodiscard]] const std::error_category& sqlstate_category() noexcept;
 
-/// An error_code for a SQLSTATE as the server sent it ("40P01").
+/// An error_code for a SQLSTATE as the server sent it ("40P01"). A missing or malformed one
+/// becomes XX000 (internal_error): an error must never turn into a false error_code.
 [[nodiscard]] inline std::error_code make_sqlstate_error(std::string_view sqlstate) noexcept {
-    return {pack_sqlstate(sqlstate), sqlstate_category()};
+    const int packed = pack_sqlstate(sqlstate);
+    return {packed != 0 ? packed : pack_sqlstate("XX000"), sqlstate_category()};
 }
 
 /// Version of the libpq that dal was linked with, e.g. "15.18".

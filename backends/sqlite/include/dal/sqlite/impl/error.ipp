@@ -11,43 +11,55 @@
 namespace dal::sqlite {
 namespace {
 
+struct mapping {
+    int code;
+    errc cond;
+};
+
+// Extended codes whose meaning differs from their primary code; looked up first.
+constexpr mapping extended_codes[] = {
+    {SQLITE_BUSY_SNAPSHOT, errc::serialization_failure},  // WAL snapshot is stale: retry the txn
+    {SQLITE_IOERR_NOMEM, errc::resource_exhausted},
+    {SQLITE_CANTOPEN_NOTEMPDIR, errc::connection_error},
+    {SQLITE_CANTOPEN_ISDIR, errc::connection_error},
+    {SQLITE_CANTOPEN_FULLPATH, errc::connection_error},
+};
+
+// Primary result codes (the low byte of an extended code).
+constexpr mapping primary_codes[] = {
+    {SQLITE_ERROR, errc::syntax_error},  // mostly from prepare: bad SQL, no such table
+    {SQLITE_INTERNAL, errc::internal_error},
+    {SQLITE_PERM, errc::permission_denied},
+    {SQLITE_ABORT, errc::transaction_state},
+    {SQLITE_BUSY, errc::lock_timeout},  // busy_timeout ran out
+    {SQLITE_LOCKED, errc::lock_timeout},
+    {SQLITE_NOMEM, errc::resource_exhausted},
+    {SQLITE_READONLY, errc::read_only},
+    {SQLITE_INTERRUPT, errc::cancelled},
+    {SQLITE_IOERR, errc::internal_error},
+    {SQLITE_CORRUPT, errc::internal_error},
+    {SQLITE_NOTFOUND, errc::internal_error},
+    {SQLITE_FULL, errc::resource_exhausted},
+    {SQLITE_CANTOPEN, errc::connection_error},
+    {SQLITE_PROTOCOL, errc::lock_timeout},
+    {SQLITE_SCHEMA, errc::transaction_state},  // schema changed: the statement is re-prepared
+    {SQLITE_TOOBIG, errc::data_error},
+    {SQLITE_CONSTRAINT, errc::constraint_violation},
+    {SQLITE_MISMATCH, errc::type_mismatch},
+    {SQLITE_MISUSE, errc::internal_error},
+    {SQLITE_NOLFS, errc::feature_not_supported},
+    {SQLITE_AUTH, errc::permission_denied},
+    {SQLITE_RANGE, errc::invalid_argument},   // parameter index out of range
+    {SQLITE_NOTADB, errc::connection_error},  // the file is not a database
+};
+
 errc condition_for(int extended) noexcept {
-    // Extended codes that mean something different from their primary code.
-    switch (extended) {
-        case SQLITE_BUSY_SNAPSHOT: return errc::serialization_failure;  // WAL snapshot is stale
-        case SQLITE_IOERR_NOMEM: return errc::resource_exhausted;
-        case SQLITE_CANTOPEN_NOTEMPDIR:
-        case SQLITE_CANTOPEN_ISDIR:
-        case SQLITE_CANTOPEN_FULLPATH: return errc::connection_error;
-        default: break;
-    }
-    switch (extended & 0xFF) {
-        case SQLITE_ERROR: return errc::syntax_error;  // mostly prepare: bad SQL, no such table
-        case SQLITE_INTERNAL: return errc::internal_error;
-        case SQLITE_PERM: return errc::permission_denied;
-        case SQLITE_ABORT: return errc::transaction_state;
-        case SQLITE_BUSY: return errc::lock_timeout;  // busy_timeout ran out
-        case SQLITE_LOCKED: return errc::lock_timeout;
-        case SQLITE_NOMEM: return errc::resource_exhausted;
-        case SQLITE_READONLY: return errc::read_only;
-        case SQLITE_INTERRUPT: return errc::cancelled;
-        case SQLITE_IOERR: return errc::internal_error;
-        case SQLITE_CORRUPT: return errc::internal_error;
-        case SQLITE_NOTFOUND: return errc::internal_error;
-        case SQLITE_FULL: return errc::resource_exhausted;
-        case SQLITE_CANTOPEN: return errc::connection_error;
-        case SQLITE_PROTOCOL: return errc::lock_timeout;
-        case SQLITE_SCHEMA: return errc::transaction_state;  // schema changed: re-prepare
-        case SQLITE_TOOBIG: return errc::data_error;
-        case SQLITE_CONSTRAINT: return errc::constraint_violation;
-        case SQLITE_MISMATCH: return errc::type_mismatch;
-        case SQLITE_MISUSE: return errc::internal_error;
-        case SQLITE_NOLFS: return errc::feature_not_supported;
-        case SQLITE_AUTH: return errc::permission_denied;
-        case SQLITE_RANGE: return errc::invalid_argument;  // parameter index out of range
-        case SQLITE_NOTADB: return errc::connection_error;  // the file is not a database
-        default: return errc::internal_error;
-    }
+    for (const auto& m : extended_codes)
+        if (m.code == extended) return m.cond;
+    const int primary = extended & 0xFF;
+    for (const auto& m : primary_codes)
+        if (m.code == primary) return m.cond;
+    return errc::internal_error;
 }
 
 class category_impl final : public std::error_category {
@@ -55,8 +67,7 @@ public:
     [[nodiscard]] const char* name() const noexcept override { return "dal.sqlite"; }
     [[nodiscard]] std::string message(int ev) const override {
         // sqlite3_errstr knows every primary and extended code and needs no connection.
-        return std::string("SQLite ") + sqlite3_errstr(ev) + " (code " + std::to_string(ev) +
-               ")";
+        return std::string("SQLite ") + sqlite3_errstr(ev) + " (code " + std::to_string(ev) + ")";
     }
     [[nodiscard]] std::error_condition default_error_condition(int ev) const noexcept override {
         return make_error_condition(condition_for(ev));
@@ -70,6 +81,8 @@ const std::error_category& error_category() noexcept {
     return instance;
 }
 
-std::string driver_version() { return sqlite3_libversion(); }
+std::string driver_version() {
+    return sqlite3_libversion();
+}
 
 }  // namespace dal::sqlite
