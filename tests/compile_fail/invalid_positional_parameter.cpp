@@ -1,4 +1,4 @@
-// expect: dal: invalid positional parameter
+// expect: dal: invalid numbered parameter
 // Must not compile: PostgreSQL parameters are numbered from $1.
 #include <dal/sql/query.hpp>
 

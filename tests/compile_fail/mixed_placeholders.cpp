@@ -1,4 +1,4 @@
-// expect: dal: the SQL mixes portable . placeholders with native positional
+// expect: dal: the SQL mixes placeholder styles
 // Must not compile: portable ? and native $n in one statement.
 #include <dal/sql/query.hpp>
 

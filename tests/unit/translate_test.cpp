@@ -88,7 +88,7 @@ const row rows[] = {
     {"pg unterminated dollar quote", pg, "SELECT $x$ abc $y$", "", 0, sql_error::unterminated_dollar_quote},
     {"pg NUL byte", pg, std::string_view("SELECT 1\0 ?", 11), "", 0, sql_error::embedded_nul},
     {"pg NUL in comment", pg, std::string_view("SELECT 1 -- \0\n", 14), "", 0, sql_error::embedded_nul},
-    {"pg NUL in string", pg, std::string_view("SELECT '\0'", 11), "", 0, sql_error::embedded_nul},
+    {"pg NUL in string", pg, std::string_view("SELECT '\0'", 10), "", 0, sql_error::embedded_nul},
     {"pg parameter subscript", pg, "SELECT ?[1]", "SELECT $1[1]", 1, {}, P},
     // ---- MySQL / MariaDB ----------------------------------------------------------------------
     {"my basic", my, "SELECT [a] FROM [t] WHERE [id] = ?", "SELECT `a` FROM `t` WHERE `id` = ?", 1, {}, P},

@@ -137,9 +137,11 @@ namespace {
 /// says password, secret or passphrase.
 std::string mask_uri(std::string_view uri) {
     std::string out(uri);
-    const auto scheme_end = out.find("://");
-    if (scheme_end != std::string::npos) {
-        const std::size_t auth_begin = scheme_end + 3;
+    const auto scheme_colon = out.find(':');
+    if (scheme_colon != std::string::npos) {
+        // With or without the "//" that should follow the scheme.
+        const std::size_t auth_begin =
+            out.compare(scheme_colon, 3, "://") == 0 ? scheme_colon + 3 : scheme_colon + 1;
         const std::size_t at = out.rfind('@');
         if (at != std::string::npos && at >= auth_begin) {
             const std::size_t colon = out.find(':', auth_begin);
@@ -349,6 +351,8 @@ config parse_sqlite(std::string_view uri, std::string_view rest, std::string_vie
         for (const auto& p : rv->params())
             apply_param(c, p.key, p.value, masked, seen);
     }
+    if (!c.user.empty() || !c.password.empty())
+        bad_uri(masked, "an SQLite database has no users: remove the user and password");
     c.validate();
     return c;
 }
@@ -595,7 +599,7 @@ std::string config::to_string() const {
         sep = '&';
         out += k;
         out += '=';
-        out += pct(v, true);
+        out += v == secret::mask ? std::string(v) : pct(v, true);  // the mask prints as itself
     };
     const time_limits defaults{};
     if (backend != backend_kind::sqlite && tls.mode != tls_mode::prefer)

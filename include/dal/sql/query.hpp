@@ -72,11 +72,10 @@ struct compiled {
     static_assert(info.error != sql_error::unterminated_dollar_quote,
                   "dal: unterminated dollar-quoted string in the SQL: $tag$ is never closed");
     static_assert(info.error != sql_error::mixed_placeholders,
-                  "dal: the SQL mixes portable ? placeholders with native positional parameters "
-                  "($n or ?NNN): use one style");
+                  "dal: the SQL mixes placeholder styles: use one of portable ?, native numbered "
+                  "($n, ?NNN) or SQLite named (:name) parameters");
     static_assert(info.error != sql_error::invalid_positional_parameter,
-                  "dal: invalid positional parameter in the SQL: $n starts at $1 and stops at "
-                  "$65535");
+                  "dal: invalid numbered parameter in the SQL: $n and ?NNN run from 1 to 65535");
     static_assert(info.error != sql_error::too_many_parameters,
                   "dal: the SQL has more than 65535 parameters");
     static_assert(info.error != sql_error::embedded_nul, "dal: the SQL contains a NUL byte");

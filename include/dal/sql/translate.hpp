@@ -58,10 +58,10 @@ enum class sql_error : std::uint8_t {
         case sql_error::unterminated_block_comment: return "unterminated /* block comment";
         case sql_error::unterminated_dollar_quote: return "unterminated dollar-quoted string";
         case sql_error::mixed_placeholders:
-            return "placeholder styles mixed: portable '?' together with native positional "
-                   "parameters";
+            return "placeholder styles mixed: use one of portable ?, native numbered ($n, ?NNN) "
+                   "or SQLite named (:name) parameters";
         case sql_error::invalid_positional_parameter:
-            return "invalid positional parameter (numbers start at 1 and stop at 65535)";
+            return "invalid numbered parameter ($n or ?NNN run from 1 to 65535)";
         case sql_error::too_many_parameters: return "more than 65535 parameters";
         case sql_error::embedded_nul: return "NUL byte inside the SQL text";
         case sql_error::too_many_named_parameters:
@@ -372,6 +372,7 @@ private:
             if (c == '\0') return fail(sql_error::embedded_nul, j);
             if (backslashes && c == '\\') {
                 if (j + 1 >= in_.size()) break;
+                if (in_[j + 1] == '\0') return fail(sql_error::embedded_nul, j + 1);
                 j += 2;
                 continue;
             }
