@@ -1,0 +1,628 @@
+// Copyright (c) 2026 The dal authors. Distributed under the Boost Software License 1.0.
+#pragma once
+/// \file
+/// `basic_connection<Backend, Retry, Timeout, Breaker, Cache>`: one database connection whose
+/// behaviour is composed at compile time. Each policy is a named concept (policies/), each has
+/// a zero-cost "none" implementation stored with [[no_unique_address]], and nothing on the
+/// per-row path is virtual: rows go from the driver straight into the caller's types.
+///
+///     dal::sqlite::connection db{dal::config::from_uri("sqlite:///tmp/app.db")};
+///     db.execute("CREATE TABLE [users] ([id] INTEGER PRIMARY KEY, [name] TEXT)"_sql);
+///     db.execute("INSERT INTO [users] ([name]) VALUES (?)"_sql, "ann");
+///     auto names = db.query<std::string>("SELECT [name] FROM [users]"_sql);
+///
+/// SQL is portable (docs/sql-dialect.md): a literal `"..."_sql` is translated and checked by
+/// the compiler; a run-time string is translated per call. Sync calls throw `dal::error`; the
+/// `async_` forms take an Asio completion token and complete with (std::exception_ptr, R).
+/// A connection runs one operation at a time, like the drivers under it.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <ranges>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/system_executor.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <dal/backend.hpp>
+#include <dal/config.hpp>
+#include <dal/error.hpp>
+#include <dal/policies/breaker.hpp>
+#include <dal/policies/cache.hpp>
+#include <dal/policies/retry.hpp>
+#include <dal/policies/timeout.hpp>
+#include <dal/row.hpp>
+#include <dal/rowset.hpp>
+#include <dal/sql/query.hpp>
+#include <dal/value.hpp>
+
+namespace dal {
+
+/// Options for one call.
+struct call_options {
+    /// Statement limit for this call, overriding `config.timeouts.statement` (0: no limit).
+    std::optional<std::chrono::milliseconds> timeout;
+    /// Key/value labels for logs and metrics, also sent as an SQL comment in sqlcommenter
+    /// format (`/*key='value'*/`). Keep them stable per call site (operation names, routes):
+    /// the comment is part of the prepared text, so a value that changes on every call would
+    /// prepare a new statement every call.
+    std::vector<std::pair<std::string, std::string>> tags;
+};
+
+/// Arguments for an async call, copied into the operation: `dal::params(id, name)`.
+template <class... Args>
+struct params_t {
+    std::tuple<Args...> values;
+};
+template <class... Args>
+[[nodiscard]] params_t<std::decay_t<Args>...> params(Args&&... args) {
+    return {std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)};
+}
+
+namespace detail {
+
+/// `/*k='v',k2='v2'*/` per sqlcommenter: keys sorted, keys and values URL-encoded, quotes
+/// escaped. Empty for no tags.
+[[nodiscard]] std::string sql_comment(const std::vector<std::pair<std::string, std::string>>& tags);
+
+/// The shared worker threads on which blocking backends (SQLite) run async operations, so
+/// that the caller's io_context never blocks. Created on first use; max(2, cores) threads.
+[[nodiscard]] boost::asio::thread_pool& blocking_pool();
+
+[[noreturn]] void throw_circuit_open(std::chrono::milliseconds retry_in);
+[[noreturn]] void throw_not_open();
+[[noreturn]] void throw_transaction_order(std::string_view what);
+
+template <class T>
+concept sql_text = sql::is_literal_v<T> || std::convertible_to<const T&, std::string_view>;
+
+template <class T>
+inline constexpr bool is_params_v = false;
+template <class... A>
+inline constexpr bool is_params_v<params_t<A...>> = true;
+
+/// Row handlers the connection hands to `session::execute`.
+struct ignore_rows {
+    template <class Row>
+    void operator()(const Row& /*row*/) const noexcept {}
+    void reset() noexcept {}
+};
+
+template <class T>
+struct collect_rows {
+    std::vector<T>* out;
+    std::optional<row_reader<T>> reader;
+    template <class Row>
+    void operator()(const Row& r) {
+        if (!reader) reader.emplace(r);
+        out->push_back(reader->read(r));
+    }
+    void reset() {
+        out->clear();
+        reader.reset();
+    }
+};
+
+template <class T>
+struct first_row {
+    std::optional<T>* out;
+    template <class Row>
+    bool operator()(const Row& r) {  // false: stop stepping, the rest is not needed
+        *out = row_reader<T>(r).read(r);
+        return false;
+    }
+    void reset() { out->reset(); }
+};
+
+struct fill_rowset {
+    rowset* out;
+    template <class Row>
+    void operator()(const Row& r) {
+        out->append(r);
+    }
+    void reset() { *out = rowset{}; }
+};
+
+}  // namespace detail
+
+template <class Connection>
+class basic_transaction;
+
+template <backend Backend, class Retry = policies::no_retry,
+          class Timeout = policies::config_timeout, class Breaker = policies::no_breaker,
+          class Cache = policies::lru_cache>
+class basic_connection {
+    static_assert(policies::retry_policy<Retry>,
+                  "dal: the RetryPolicy does not satisfy dal::policies::retry_policy: it needs "
+                  "next_delay(const std::error_code&, unsigned attempt, policies::unit) -> "
+                  "std::optional<std::chrono::milliseconds>");
+    static_assert(policies::timeout_policy<Timeout>,
+                  "dal: the TimeoutPolicy does not satisfy dal::policies::timeout_policy: it "
+                  "needs statement_deadline(const time_limits&, const timeout_request&, "
+                  "time_point now) -> time_point");
+    static_assert(policies::breaker_policy<Breaker>,
+                  "dal: the BreakerPolicy does not satisfy dal::policies::breaker_policy: it "
+                  "needs rejects(), on_success(duration) and on_failure(error_code, duration)");
+    static_assert(policies::cache_policy<Cache, typename Backend::statement>,
+                  "dal: the CachePolicy does not satisfy dal::policies::cache_policy for this "
+                  "backend's statement type: it needs a nested cache_for<Statement>");
+
+public:
+    using backend_type = Backend;
+    using statement_type = typename Backend::statement;
+    using transaction = basic_transaction<basic_connection>;
+    using clock = std::chrono::steady_clock;
+    static constexpr sql::dialect dialect = Backend::dialect;
+
+    /// Opens the connection (throws dal::error). Async completions run on `completion_ex`
+    /// when the completion handler has no executor of its own.
+    explicit basic_connection(config cfg, Retry retry = {}, Timeout timeout = {},
+                              Breaker breaker = {}, Cache cache = {})
+        : cfg_(std::move(cfg)),
+          retry_(std::move(retry)),
+          timeout_(std::move(timeout)),
+          breaker_(std::move(breaker)),
+          cache_(cache),
+          strand_(boost::asio::make_strand(detail::blocking_pool())) {
+        cfg_.validate();
+        session_.open(cfg_);
+    }
+    /// Same, parsing a URI ("sqlite:///path/app.db").
+    explicit basic_connection(std::string_view uri) : basic_connection(config::from_uri(uri)) {}
+    basic_connection(boost::asio::any_io_executor completion_ex, config cfg)
+        : basic_connection(std::move(cfg)) {
+        completion_ex_ = std::move(completion_ex);
+    }
+
+    basic_connection(const basic_connection&) = delete;
+    basic_connection& operator=(const basic_connection&) = delete;
+    basic_connection(basic_connection&&) = delete;  // async operations hold `this`
+    basic_connection& operator=(basic_connection&&) = delete;
+    ~basic_connection() { close(); }
+
+    // ---- executing ---------------------------------------------------------------------------
+
+    /// Runs a statement; returns the rows it changed.
+    template <class Sql, class... Args>
+    requires detail::sql_text<Sql> std::uint64_t execute(const Sql& sql, const Args&... args) {
+        return execute(call_options{}, sql, args...);
+    }
+    template <class Sql, class... Args>
+    requires detail::sql_text<Sql> std::uint64_t execute(const call_options& opts, const Sql& sql,
+                                                         const Args&... args) {
+        detail::ignore_rows h;
+        return run(opts, sql, h, args...);
+    }
+
+    /// Every row as `T`: a single value, a std::tuple (by position) or a Hana-described
+    /// struct (by column name).
+    template <class T, class Sql, class... Args>
+    requires detail::sql_text<Sql> std::vector<T> query(const Sql& sql, const Args&... args) {
+        return query<T>(call_options{}, sql, args...);
+    }
+    template <class T, class Sql, class... Args>
+    requires detail::sql_text<Sql> std::vector<T> query(const call_options& opts, const Sql& sql,
+                                                        const Args&... args) {
+        std::vector<T> out;
+        detail::collect_rows<T> h{&out, std::nullopt};
+        run(opts, sql, h, args...);
+        return out;
+    }
+
+    /// The first row as `T`, or nullopt when there is none.
+    template <class T, class Sql, class... Args>
+    requires detail::sql_text<Sql> std::optional<T> query_one(const Sql& sql, const Args&... args) {
+        return query_one<T>(call_options{}, sql, args...);
+    }
+    template <class T, class Sql, class... Args>
+    requires detail::sql_text<Sql> std::optional<T> query_one(const call_options& opts,
+                                                              const Sql& sql, const Args&... args) {
+        std::optional<T> out;
+        detail::first_row<T> h{&out};
+        run(opts, sql, h, args...);
+        return out;
+    }
+
+    /// All rows, read column by column later (`rs[0].get<int>("id")`).
+    template <class Sql, class... Args>
+    requires detail::sql_text<Sql> rowset query_rows(const Sql& sql, const Args&... args) {
+        return query_rows(call_options{}, sql, args...);
+    }
+    template <class Sql, class... Args>
+    requires detail::sql_text<Sql> rowset query_rows(const call_options& opts, const Sql& sql,
+                                                     const Args&... args) {
+        rowset out;
+        detail::fill_rowset h{&out};
+        out.set_affected_rows(run(opts, sql, h, args...));
+        out.seal();
+        return out;
+    }
+
+    /// Run-time SQL with already converted parameters (used by dal::any_connection).
+    rowset query_rows_with(const call_options& opts, std::string_view portable_sql,
+                           std::span<const param_ref> params) {
+        const sql::native_sql q = sql::to_native(portable_sql, dialect);
+        sql::check_argument_count(q, params.size());
+        rowset out;
+        detail::fill_rowset h{&out};
+        out.set_affected_rows(run_native(opts, q.text, params, h));
+        out.seal();
+        return out;
+    }
+
+    /// Runs the statement once per element of `rows` (each a tuple of arguments), in one
+    /// transaction (joined if one is open), preparing it once. Returns the rows changed.
+    template <class Sql, std::ranges::input_range Rows>
+    requires detail::sql_text<Sql> std::uint64_t execute_many(const Sql& sql, const Rows& rows) {
+        using tuple_type = std::remove_cvref_t<std::ranges::range_reference_t<const Rows&>>;
+        return with_transaction([&](basic_connection&) {
+            std::uint64_t total = 0;
+            for (const auto& args : rows) {
+                total += std::apply(
+                    [&](const auto&... a) -> std::uint64_t {
+                        detail::ignore_rows h;
+                        return run_checked<tuple_type>(call_options{}, sql, h, a...);
+                    },
+                    args);
+            }
+            return total;
+        });
+    }
+
+    // ---- transactions ------------------------------------------------------------------------
+
+    /// Starts a transaction, or a SAVEPOINT inside the open one. The guard rolls back unless
+    /// `commit()` was called.
+    [[nodiscard]] transaction begin() { return transaction(*this, begin_level()); }
+
+    /// The Python design's auto_transaction: runs `f(*this)` inside the open transaction if
+    /// there is one (joining it), else inside a new one committed when `f` returns. A
+    /// serialization failure or deadlock of a transaction this call owns is retried as a whole
+    /// when the RetryPolicy says so.
+    template <class F>
+    decltype(auto) with_transaction(F&& f) {
+        if (depth_ > 0) return f(*this);
+        for (unsigned attempt = 1;; ++attempt) {
+            try {
+                transaction tx = begin();
+                if constexpr (std::is_void_v<std::invoke_result_t<F&, basic_connection&>>) {
+                    f(*this);
+                    tx.commit();
+                    return;
+                } else {
+                    auto result = f(*this);
+                    tx.commit();
+                    return result;
+                }
+            } catch (const error& e) {
+                const auto delay =
+                    retry_.next_delay(e.code(), attempt, policies::unit::transaction);
+                if (!delay) throw;
+                std::this_thread::sleep_for(*delay);
+            }
+        }
+    }
+
+    /// True inside begin()/with_transaction, or when the server has a transaction open.
+    [[nodiscard]] bool in_transaction() const noexcept {
+        return depth_ > 0 || session_.in_transaction();
+    }
+
+    // ---- the connection itself ---------------------------------------------------------------
+
+    void ping() {
+        require_open();
+        session_.ping();
+    }
+    [[nodiscard]] server_info info() const { return session_.info(); }
+    [[nodiscard]] policies::cache_stats statement_cache_stats() const { return cache_.stats(); }
+    [[nodiscard]] const config& configuration() const noexcept { return cfg_; }
+    [[nodiscard]] bool is_open() const noexcept { return session_.is_open(); }
+    /// Stops the statement running now (from any thread). It fails with errc::cancelled.
+    void cancel() noexcept { session_.cancel(); }
+    /// Finalises cached statements and closes. A transaction still open is rolled back by the
+    /// server (never committed on someone's behalf).
+    void close() noexcept {
+        cache_.clear();
+        depth_ = 0;
+        session_.close();
+    }
+    /// The session, for backend-specific calls.
+    [[nodiscard]] typename Backend::session& native_session() noexcept { return session_; }
+
+    // ---- async -------------------------------------------------------------------------------
+
+    template <class Sql, class Token>
+    requires detail::sql_text<Sql> &&
+        (!detail::is_params_v<std::decay_t<Token>>)auto async_execute(Sql sql, Token&& token) {
+        return async_execute(std::move(sql), params(), std::forward<Token>(token));
+    }
+    template <class Sql, class... Args, class Token>
+    requires detail::sql_text<Sql>
+    auto async_execute(Sql sql, params_t<Args...> p, Token&& token) {
+        return async_run<std::uint64_t>(
+            std::forward<Token>(token), [this, s = owned_sql(std::move(sql)), p = std::move(p)] {
+                return std::apply([&](const auto&... a) { return execute(s, a...); }, p.values);
+            });
+    }
+    template <class T, class Sql, class Token>
+    requires detail::sql_text<Sql> &&
+        (!detail::is_params_v<std::decay_t<Token>>)auto async_query(Sql sql, Token&& token) {
+        return async_query<T>(std::move(sql), params(), std::forward<Token>(token));
+    }
+    template <class T, class Sql, class... Args, class Token>
+    requires detail::sql_text<Sql>
+    auto async_query(Sql sql, params_t<Args...> p, Token&& token) {
+        return async_run<std::vector<T>>(
+            std::forward<Token>(token), [this, s = owned_sql(std::move(sql)), p = std::move(p)] {
+                return std::apply([&](const auto&... a) { return query<T>(s, a...); }, p.values);
+            });
+    }
+    template <class T, class Sql, class... Args, class Token>
+    requires detail::sql_text<Sql>
+    auto async_query_one(Sql sql, params_t<Args...> p, Token&& token) {
+        return async_run<std::optional<T>>(
+            std::forward<Token>(token), [this, s = owned_sql(std::move(sql)), p = std::move(p)] {
+                return std::apply([&](const auto&... a) { return query_one<T>(s, a...); },
+                                  p.values);
+            });
+    }
+    /// Runs `f(*this)` inside with_transaction on the connection's worker.
+    template <class F, class Token>
+    auto async_with_transaction(F f, Token&& token) {
+        using R = std::invoke_result_t<F&, basic_connection&>;
+        using result = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
+        return async_run<result>(std::forward<Token>(token), [this, f = std::move(f)]() mutable {
+            if constexpr (std::is_void_v<R>) {
+                with_transaction(f);
+                return std::monostate{};
+            } else {
+                return with_transaction(f);
+            }
+        });
+    }
+
+private:
+    friend class basic_transaction<basic_connection>;
+
+    /// What an async operation keeps of the SQL: the literal itself, or a copy of the text.
+    template <class Sql>
+    static auto owned_sql(Sql sql) {
+        if constexpr (sql::is_literal_v<Sql>)
+            return sql;
+        else
+            return std::string(std::string_view(sql));
+    }
+
+    template <class Sql, class Handler, class... Args>
+    std::uint64_t run(const call_options& opts, const Sql& sql, Handler& h, const Args&... args) {
+        return run_checked<std::tuple<Args...>>(opts, sql, h, args...);
+    }
+
+    /// Translates (or checks the compile-time translation), binds and runs.
+    template <class ArgTuple, class Sql, class Handler, class... Args>
+    std::uint64_t run_checked(const call_options& opts, const Sql& sql, Handler& h,
+                              const Args&... args) {
+        const std::tuple<bind_holder<Args>...> holders(args...);
+        const auto params = std::apply(
+            [](const auto&... hold) {
+                return std::array<param_ref, sizeof...(Args)>{hold.ref()...};
+            },
+            holders);
+        if constexpr (sql::is_literal_v<Sql>) {
+            constexpr std::string_view text = literal_native<ArgTuple>(Sql{});
+            return run_native(opts, text, params, h);
+        } else {
+            const sql::native_sql q = sql::to_native(std::string_view(sql), dialect);
+            sql::check_argument_count(q, sizeof...(Args));
+            return run_native(opts, q.text, params, h);
+        }
+    }
+
+    template <class ArgTuple, sql::fixed_string S>
+    static constexpr std::string_view literal_native(sql::literal<S> /*lit*/) {
+        []<class... A>(std::type_identity<std::tuple<A...>>) {
+            sql::check_arguments<dialect, S, A...>();
+        }(std::type_identity<ArgTuple>{});
+        return sql::compiled<dialect, S>::sql;
+    }
+
+    /// The policy pipeline around one statement: breaker, deadline, cache, execute, retry.
+    template <class Handler>
+    std::uint64_t run_native(const call_options& opts, std::string_view native,
+                             std::span<const param_ref> params, Handler& h) {
+        require_open();
+        std::string with_tags;
+        if (!opts.tags.empty()) {
+            with_tags.reserve(native.size() + 64);
+            with_tags.append(native);
+            // After a trailing line comment the tags would be commented out: start a new line.
+            if (native.find("--") != std::string_view::npos ||
+                native.find('#') != std::string_view::npos)
+                with_tags.push_back('\n');
+            with_tags.append(detail::sql_comment(opts.tags));
+            native = with_tags;
+        }
+        for (unsigned attempt = 1;; ++attempt) {
+            if (const auto wait = breaker_.rejects()) detail::throw_circuit_open(*wait);
+            const auto start = clock::now();
+            try {
+                const deadline d = timeout_.statement_deadline(
+                    cfg_.timeouts, policies::timeout_request{opts.timeout}, start);
+                const std::uint64_t n = execute_cached(native, params, d, h);
+                breaker_.on_success(clock::now() - start);
+                return n;
+            } catch (const error& e) {
+                breaker_.on_failure(e.code(), clock::now() - start);
+                // A statement that may have run is never silently re-run: the policy is told
+                // so and decides (no_retry always gives up).
+                const auto delay = retry_.next_delay(e.code(), attempt, policies::unit::statement);
+                if (!delay || depth_ > 0) throw;
+                h.reset();
+                std::this_thread::sleep_for(*delay);
+            }
+        }
+    }
+
+    /// Prepared statement from the cache (prepared on a miss); a statement the backend calls
+    /// stale (schema changed under it) is prepared again once, then the error stands.
+    template <class Handler>
+    std::uint64_t execute_cached(std::string_view native, std::span<const param_ref> params,
+                                 deadline d, Handler& h) {
+        for (int prepared_again = 0;; ++prepared_again) {
+            statement_type* st = cache_.find(native);
+            std::optional<statement_type> local;
+            if (st == nullptr) {
+                statement_type fresh = session_.prepare(native);
+                st = cache_.insert(std::string(native), std::move(fresh));
+                if (st == nullptr) st = &local.emplace(std::move(fresh));
+            }
+            try {
+                return session_.execute(*st, params, d, h);
+            } catch (const error& e) {
+                if (prepared_again > 0 || !Backend::statement_is_stale(e.code())) throw;
+                cache_.erase(native);
+                h.reset();
+            }
+        }
+    }
+
+    void require_open() const {
+        if (!session_.is_open()) detail::throw_not_open();
+    }
+
+    std::size_t begin_level() {
+        require_open();
+        if (depth_ == 0)
+            session_.begin();
+        else
+            session_.savepoint(savepoint_name(depth_));
+        return ++depth_;
+    }
+    void commit_level(std::size_t level) {
+        if (level != depth_)
+            detail::throw_transaction_order("commit of a transaction while a nested one is open");
+        if (level == 1)
+            session_.commit();
+        else
+            session_.release_savepoint(savepoint_name(level - 1));
+        --depth_;
+    }
+    void rollback_level(std::size_t level) {
+        if (level != depth_)
+            detail::throw_transaction_order("rollback of a transaction while a nested one is open");
+        --depth_;  // whatever happens next, this level is over
+        if (level == 1) {
+            session_.rollback();
+        } else {
+            session_.rollback_to_savepoint(savepoint_name(level - 1));
+            session_.release_savepoint(savepoint_name(level - 1));
+        }
+    }
+    static std::string savepoint_name(std::size_t level) {
+        return "dal_savepoint_" + std::to_string(level);
+    }
+
+    /// Runs `f` on the connection's strand of the blocking pool; completes on the handler's
+    /// executor (or the connection's completion executor) with (exception_ptr, R).
+    template <class R, class Token, class F>
+    auto async_run(Token&& token, F&& f) {
+        return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
+            [this](auto handler, auto fn) {
+                auto ex = boost::asio::get_associated_executor(
+                    handler, completion_ex_
+                                 ? *completion_ex_
+                                 : boost::asio::any_io_executor(boost::asio::system_executor()));
+                auto work = boost::asio::make_work_guard(ex);
+                boost::asio::post(strand_, [handler = std::move(handler), fn = std::move(fn),
+                                            work = std::move(work)]() mutable {
+                    std::exception_ptr ep;
+                    R result{};
+                    try {
+                        result = fn();
+                    } catch (...) {
+                        ep = std::current_exception();
+                    }
+                    auto done_ex = work.get_executor();
+                    boost::asio::dispatch(done_ex, [handler = std::move(handler), ep,
+                                                    result = std::move(result)]() mutable {
+                        std::move(handler)(ep, std::move(result));
+                    });
+                });
+            },
+            token, std::forward<F>(f));
+    }
+
+    config cfg_;
+    typename Backend::session session_;
+    [[no_unique_address]] Retry retry_;
+    [[no_unique_address]] Timeout timeout_;
+    [[no_unique_address]] Breaker breaker_;
+    typename Cache::template cache_for<statement_type> cache_;
+    std::size_t depth_ = 0;  ///< open transaction levels (1: transaction, 2+: savepoints)
+    std::optional<boost::asio::any_io_executor> completion_ex_;
+    boost::asio::strand<boost::asio::thread_pool::executor_type> strand_;
+};
+
+/// RAII transaction (or savepoint, when nested): rolls back on scope exit unless committed,
+/// so an exception inside the block leaves the database as it was before the block.
+template <class Connection>
+class basic_transaction {
+public:
+    basic_transaction(const basic_transaction&) = delete;
+    basic_transaction& operator=(const basic_transaction&) = delete;
+    basic_transaction(basic_transaction&& o) noexcept
+        : conn_(std::exchange(o.conn_, nullptr)), level_(o.level_) {}
+    basic_transaction& operator=(basic_transaction&&) = delete;
+    ~basic_transaction() {
+        if (conn_ == nullptr) return;
+        try {
+            conn_->rollback_level(level_);
+        } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw; the
+                         // server rolls back an abandoned transaction when the session ends
+        }
+    }
+
+    void commit() {
+        require_active();
+        conn_->commit_level(level_);
+        conn_ = nullptr;
+    }
+    void rollback() {
+        require_active();
+        Connection* c = std::exchange(conn_, nullptr);
+        c->rollback_level(level_);
+    }
+    [[nodiscard]] bool active() const noexcept { return conn_ != nullptr; }
+    /// 1 for a transaction, 2 and more for savepoints inside it.
+    [[nodiscard]] std::size_t level() const noexcept { return level_; }
+
+private:
+    friend Connection;
+    basic_transaction(Connection& c, std::size_t level) noexcept : conn_(&c), level_(level) {}
+    void require_active() const {
+        if (conn_ == nullptr) detail::throw_transaction_order("the transaction is already over");
+    }
+    Connection* conn_;
+    std::size_t level_;
+};
+
+}  // namespace dal

@@ -1,0 +1,150 @@
+// Copyright (c) 2026 The dal authors. Distributed under the Boost Software License 1.0.
+// Compiled once into dal::dal (see CMakeLists.txt); not a public header.
+
+#include <charconv>
+#include <chrono>
+#include <string>
+
+#include <dal/error.hpp>
+#include <dal/row.hpp>
+#include <dal/value.hpp>
+
+namespace dal::detail {
+
+void throw_type_mismatch(client_errc code, std::string_view column, std::string_view what) {
+    std::string msg = "column '";
+    msg += column;
+    msg += "' ";
+    msg += what;
+    throw error(make_error_code(code), std::move(msg));
+}
+
+void throw_shape_mismatch(std::string_view what) {
+    throw error(make_error_code(client_errc::type_mismatch), std::string(what));
+}
+
+namespace {
+
+void put_digits(char*& out, long long v, int width) noexcept {
+    char buf[24];
+    int n = 0;
+    const bool neg = v < 0;
+    unsigned long long u =
+        neg ? 0ULL - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v);
+    do {
+        buf[n++] = static_cast<char>('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    while (n < width)
+        buf[n++] = '0';
+    if (neg) *out++ = '-';
+    while (n > 0)
+        *out++ = buf[--n];
+}
+
+/// Reads exactly `n` digits at `p`.
+bool digits(std::string_view s, std::size_t& p, std::size_t n, int& out) noexcept {
+    if (p + n > s.size()) return false;
+    int v = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+        const char c = s[p + k];
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + (c - '0');
+    }
+    out = v;
+    p += n;
+    return true;
+}
+
+bool parse_ymd(std::string_view s, std::size_t& p, date& out) noexcept {
+    int y = 0;
+    int m = 0;
+    int d = 0;
+    bool neg = false;
+    if (p < s.size() && s[p] == '-') {
+        neg = true;
+        ++p;
+    }
+    if (!digits(s, p, 4, y) || p >= s.size() || s[p++] != '-' || !digits(s, p, 2, m) ||
+        p >= s.size() || s[p++] != '-' || !digits(s, p, 2, d))
+        return false;
+    out = date{std::chrono::year{neg ? -y : y}, std::chrono::month{static_cast<unsigned>(m)},
+               std::chrono::day{static_cast<unsigned>(d)}};
+    return out.ok();
+}
+
+}  // namespace
+
+std::size_t format_date(date d, char* out) noexcept {
+    char* p = out;
+    put_digits(p, static_cast<int>(d.year()), 4);
+    *p++ = '-';
+    put_digits(p, static_cast<unsigned>(d.month()), 2);
+    *p++ = '-';
+    put_digits(p, static_cast<unsigned>(d.day()), 2);
+    return static_cast<std::size_t>(p - out);
+}
+
+std::size_t format_timestamp(timestamp t, char* out) noexcept {
+    const auto days = std::chrono::floor<std::chrono::days>(t);
+    std::size_t n = format_date(date{days}, out);
+    char* p = out + n;
+    const std::chrono::hh_mm_ss<std::chrono::microseconds> tod{t - days};
+    *p++ = ' ';
+    put_digits(p, tod.hours().count(), 2);
+    *p++ = ':';
+    put_digits(p, tod.minutes().count(), 2);
+    *p++ = ':';
+    put_digits(p, tod.seconds().count(), 2);
+    *p++ = '.';
+    put_digits(p, tod.subseconds().count(), 6);
+    return static_cast<std::size_t>(p - out);
+}
+
+date parse_date(const field_view& f) {
+    if (f.type == field_view::kind::text) {
+        std::size_t p = 0;
+        date d{};
+        if (parse_ymd(f.bytes, p, d) && p == f.bytes.size()) return d;
+    }
+    throw_type_mismatch(client_errc::type_mismatch, f.column,
+                        "is not a date of the form YYYY-MM-DD");
+}
+
+timestamp parse_timestamp(const field_view& f) {
+    using namespace std::chrono;
+    if (f.type == field_view::kind::int64) return timestamp{seconds{f.i}};
+    if (f.type == field_view::kind::text) {
+        const std::string_view s = f.bytes;
+        std::size_t p = 0;
+        date d{};
+        int hh = 0;
+        int mm = 0;
+        int ss = 0;
+        if (parse_ymd(s, p, d) && p < s.size() && (s[p] == ' ' || s[p] == 'T') &&
+            digits(s, ++p, 2, hh) && p < s.size() && s[p++] == ':' && digits(s, p, 2, mm) &&
+            p < s.size() && s[p++] == ':' && digits(s, p, 2, ss) && hh < 24 && mm < 60 && ss < 61) {
+            long long micros = 0;
+            if (p < s.size() && s[p] == '.') {
+                ++p;
+                int scale = 100000;
+                std::size_t count = 0;
+                while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
+                    if (count < 6) micros += (s[p] - '0') * scale;
+                    scale /= 10;
+                    ++count;
+                    ++p;
+                }
+                if (count == 0) p = s.size() + 1;  // "12:00:00." is malformed
+            }
+            const std::string_view rest = p <= s.size() ? s.substr(p) : std::string_view("?");
+            if (rest.empty() || rest == "Z" || rest == "+00" || rest == "+00:00")
+                return timestamp{sys_days{d}} + hours{hh} + minutes{mm} + seconds{ss} +
+                       microseconds{micros};
+        }
+    }
+    throw_type_mismatch(client_errc::type_mismatch, f.column,
+                        "is not a timestamp of the form YYYY-MM-DD HH:MM:SS[.ffffff] (UTC)");
+}
+
+}  // namespace dal::detail
