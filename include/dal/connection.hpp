@@ -146,10 +146,25 @@ struct fill_rowset {
 template <class Connection>
 class basic_transaction;
 
-template <backend Backend, class Retry = policies::no_retry,
-          class Timeout = policies::config_timeout, class Breaker = policies::no_breaker,
-          class Cache = policies::lru_cache>
+namespace detail {
+/// The cache check needs Backend::statement, which only a backend has: ask only then, so a
+/// non-backend gets the backend message below, not an error about a missing member.
+template <class Backend, class Cache>
+consteval bool cache_fits() {
+    if constexpr (backend<Backend>)
+        return policies::cache_policy<Cache, typename Backend::statement>;
+    else
+        return true;
+}
+}  // namespace detail
+
+template <class Backend, class Retry = policies::no_retry, class Timeout = policies::config_timeout,
+          class Breaker = policies::no_breaker, class Cache = policies::lru_cache>
 class basic_connection {
+    static_assert(backend<Backend>,
+                  "dal: the Backend does not satisfy dal::backend: it needs session, statement, "
+                  "name, dialect, blocking, error_category() and statement_is_stale() "
+                  "(docs/adding-a-backend.md)");
     static_assert(policies::retry_policy<Retry>,
                   "dal: the RetryPolicy does not satisfy dal::policies::retry_policy: it needs "
                   "next_delay(const std::error_code&, unsigned attempt, policies::unit) -> "
@@ -161,7 +176,7 @@ class basic_connection {
     static_assert(policies::breaker_policy<Breaker>,
                   "dal: the BreakerPolicy does not satisfy dal::policies::breaker_policy: it "
                   "needs rejects(), on_success(duration) and on_failure(error_code, duration)");
-    static_assert(policies::cache_policy<Cache, typename Backend::statement>,
+    static_assert(detail::cache_fits<Backend, Cache>(),
                   "dal: the CachePolicy does not satisfy dal::policies::cache_policy for this "
                   "backend's statement type: it needs a nested cache_for<Statement>");
 
@@ -263,7 +278,7 @@ public:
         sql::check_argument_count(q, params.size());
         rowset out;
         detail::fill_rowset h{&out};
-        out.set_affected_rows(run_native(opts, q.text, params, h));
+        out.set_affected_rows(run_native(opts, q.text, sql::hash_sql(q.text), params, h));
         out.seal();
         return out;
     }
@@ -429,11 +444,11 @@ private:
             holders);
         if constexpr (sql::is_literal_v<Sql>) {
             constexpr std::string_view text = literal_native<ArgTuple>(Sql{});
-            return run_native(opts, text, params, h);
+            return run_native(opts, text, literal_hash(Sql{}), params, h);
         } else {
             const sql::native_sql q = sql::to_native(std::string_view(sql), dialect);
             sql::check_argument_count(q, sizeof...(Args));
-            return run_native(opts, q.text, params, h);
+            return run_native(opts, q.text, sql::hash_sql(q.text), params, h);
         }
     }
 
@@ -444,10 +459,14 @@ private:
         }(std::type_identity<ArgTuple>{});
         return sql::compiled<dialect, S>::sql;
     }
+    template <sql::fixed_string S>
+    static constexpr std::size_t literal_hash(sql::literal<S> /*lit*/) {
+        return sql::compiled<dialect, S>::hash;
+    }
 
     /// The policy pipeline around one statement: breaker, deadline, cache, execute, retry.
     template <class Handler>
-    std::uint64_t run_native(const call_options& opts, std::string_view native,
+    std::uint64_t run_native(const call_options& opts, std::string_view native, std::size_t hash,
                              std::span<const param_ref> params, Handler& h) {
         require_open();
         std::string with_tags;
@@ -460,18 +479,21 @@ private:
                 with_tags.push_back('\n');
             with_tags.append(detail::sql_comment(opts.tags));
             native = with_tags;
+            hash = sql::hash_sql(native);
         }
+        // no_breaker ignores durations: do not read the clock for it.
+        constexpr bool timed = !std::is_same_v<Breaker, policies::no_breaker>;
         for (unsigned attempt = 1;; ++attempt) {
             if (const auto wait = breaker_.rejects()) detail::throw_circuit_open(*wait);
             const auto start = clock::now();
             try {
                 const deadline d = timeout_.statement_deadline(
                     cfg_.timeouts, policies::timeout_request{opts.timeout}, start);
-                const std::uint64_t n = execute_cached(native, params, d, h);
-                breaker_.on_success(clock::now() - start);
+                const std::uint64_t n = execute_cached(native, hash, params, d, h);
+                if constexpr (timed) breaker_.on_success(clock::now() - start);
                 return n;
             } catch (const error& e) {
-                breaker_.on_failure(e.code(), clock::now() - start);
+                if constexpr (timed) breaker_.on_failure(e.code(), clock::now() - start);
                 // A statement that may have run is never silently re-run: the policy is told
                 // so and decides (no_retry always gives up).
                 const auto delay = retry_.next_delay(e.code(), attempt, policies::unit::statement);
@@ -485,21 +507,21 @@ private:
     /// Prepared statement from the cache (prepared on a miss); a statement the backend calls
     /// stale (schema changed under it) is prepared again once, then the error stands.
     template <class Handler>
-    std::uint64_t execute_cached(std::string_view native, std::span<const param_ref> params,
-                                 deadline d, Handler& h) {
+    std::uint64_t execute_cached(std::string_view native, std::size_t hash,
+                                 std::span<const param_ref> params, deadline d, Handler& h) {
         for (int prepared_again = 0;; ++prepared_again) {
-            statement_type* st = cache_.find(native);
+            statement_type* st = cache_.find(native, hash);
             std::optional<statement_type> local;
             if (st == nullptr) {
                 statement_type fresh = session_.prepare(native);
-                st = cache_.insert(std::string(native), std::move(fresh));
+                st = cache_.insert(std::string(native), hash, std::move(fresh));
                 if (st == nullptr) st = &local.emplace(std::move(fresh));
             }
             try {
                 return session_.execute(*st, params, d, h);
             } catch (const error& e) {
                 if (prepared_again > 0 || !Backend::statement_is_stale(e.code())) throw;
-                cache_.erase(native);
+                cache_.erase(native, hash);
                 h.reset();
             }
         }

@@ -107,6 +107,8 @@ public:
             arena_.append(f.bytes);
             f.bytes = {};
             f.column = {};
+            f.name_of = nullptr;
+            f.source = nullptr;
             cells_.push_back(f);
         }
         ++rows_;

@@ -57,8 +57,17 @@ struct field_view {
     kind type = kind::null;
     std::int64_t i = 0;
     double d = 0;
-    std::string_view bytes;   ///< text or blob bytes
-    std::string_view column;  ///< column name, for error messages
+    std::string_view bytes;  ///< text or blob bytes
+    /// The column's name, for error messages. Backends whose name lookup costs something set
+    /// `name_of` instead, and the name is looked up only when an error needs it.
+    std::string_view column;
+    std::string_view (*name_of)(const void* source, std::size_t index) noexcept = nullptr;
+    const void* source = nullptr;
+    std::size_t index = 0;
+
+    [[nodiscard]] std::string_view column_name() const noexcept {
+        return name_of != nullptr ? name_of(source, index) : column;
+    }
 };
 
 namespace detail {
@@ -183,19 +192,19 @@ template <class T>
     } else {
         static_assert(readable<T>, "dal: this type cannot be read from a column");
         if (f.type == K::null)
-            detail::throw_type_mismatch(client_errc::null_value, f.column,
+            detail::throw_type_mismatch(client_errc::null_value, f.column_name(),
                                         "is NULL: read it into a std::optional");
         if constexpr (std::is_same_v<T, bool>) {
             if (f.type != K::int64 || (f.i != 0 && f.i != 1))
-                detail::throw_type_mismatch(client_errc::type_mismatch, f.column,
+                detail::throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
                                             "is not a boolean (0 or 1)");
             return f.i != 0;
         } else if constexpr (std::is_integral_v<T>) {
             if (f.type != K::int64)
-                detail::throw_type_mismatch(client_errc::type_mismatch, f.column,
+                detail::throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
                                             "is not an integer");
             if (!std::in_range<T>(f.i))
-                detail::throw_type_mismatch(client_errc::value_out_of_range, f.column,
+                detail::throw_type_mismatch(client_errc::value_out_of_range, f.column_name(),
                                             "holds an integer that does not fit the C++ type");
             return static_cast<T>(f.i);
         } else if constexpr (std::is_floating_point_v<T>) {
@@ -203,20 +212,24 @@ template <class T>
                 if constexpr (std::is_same_v<T, float>) {
                     if (f.d > static_cast<double>(std::numeric_limits<float>::max()) ||
                         f.d < -static_cast<double>(std::numeric_limits<float>::max()))
-                        detail::throw_type_mismatch(client_errc::value_out_of_range, f.column,
+                        detail::throw_type_mismatch(client_errc::value_out_of_range,
+                                                    f.column_name(),
                                                     "holds a number too large for float");
                 }
                 return static_cast<T>(f.d);
             }
             if (f.type == K::int64) return static_cast<T>(f.i);
-            detail::throw_type_mismatch(client_errc::type_mismatch, f.column, "is not a number");
+            detail::throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
+                                        "is not a number");
         } else if constexpr (std::is_same_v<T, std::string>) {
             if (f.type != K::text)
-                detail::throw_type_mismatch(client_errc::type_mismatch, f.column, "is not text");
+                detail::throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
+                                            "is not text");
             return std::string(f.bytes);
         } else if constexpr (std::is_same_v<T, blob>) {
             if (f.type != K::binary && f.type != K::text)
-                detail::throw_type_mismatch(client_errc::type_mismatch, f.column, "is not a blob");
+                detail::throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
+                                            "is not a blob");
             // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): chars viewed as bytes
             const auto* p = reinterpret_cast<const std::byte*>(f.bytes.data());
             return blob(p, p + f.bytes.size());

@@ -107,7 +107,7 @@ date parse_date(const field_view& f) {
         date d{};
         if (parse_ymd(f.bytes, p, d) && p == f.bytes.size()) return d;
     }
-    throw_type_mismatch(client_errc::type_mismatch, f.column,
+    throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
                         "is not a date of the form YYYY-MM-DD");
 }
 
@@ -143,7 +143,7 @@ timestamp parse_timestamp(const field_view& f) {
                        microseconds{micros};
         }
     }
-    throw_type_mismatch(client_errc::type_mismatch, f.column,
+    throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
                         "is not a timestamp of the form YYYY-MM-DD HH:MM:SS[.ffffff] (UTC)");
 }
 

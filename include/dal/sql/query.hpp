@@ -97,6 +97,8 @@ public:
     static constexpr const char* c_str() noexcept { return storage.data(); }
     /// How many values a call must bind.
     static constexpr std::size_t parameter_count = info.parameter_count;
+    /// hash_sql(sql), for the statement cache.
+    static constexpr std::size_t hash = hash_sql(sql);
 };
 
 namespace detail {

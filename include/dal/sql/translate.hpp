@@ -645,6 +645,17 @@ private:
 
 }  // namespace detail
 
+/// FNV-1a of a statement's text: the statement cache's key hash, computed by the compiler for
+/// literal SQL and once per call for SQL built at run time.
+[[nodiscard]] constexpr std::size_t hash_sql(std::string_view sql) noexcept {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char c : sql) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 0x100000001b3ULL;
+    }
+    return static_cast<std::size_t>(h);
+}
+
 /// Translates portable SQL into `d`'s native SQL, writing it to `out` (any type with
 /// `append(std::string_view)`). On error, the output is incomplete and must be discarded.
 template <class Sink>

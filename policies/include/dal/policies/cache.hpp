@@ -28,12 +28,16 @@ struct cache_stats {
     std::size_t capacity = 0;
 };
 
-/// What a connection needs from the cache of its statements.
+/// What a connection needs from the cache of its statements. `hash` is `dal::sql::hash_sql`
+/// of the SQL: computed by the compiler for literal SQL, so a lookup hashes nothing at run time.
 template <class C, class Statement>
-concept statement_cache = requires(C& c, const C& cc, std::string_view sql, Statement&& s) {
-    { c.find(sql) } -> std::same_as<Statement*>;                               // hit: counts it
-    { c.insert(std::string(sql), std::move(s)) } -> std::same_as<Statement*>;  // nullptr: not kept
-    { c.erase(sql) } -> std::same_as<void>;
+concept statement_cache = requires(C& c, const C& cc, std::string_view sql, std::size_t hash,
+                                   Statement&& s) {
+    { c.find(sql, hash) } -> std::same_as<Statement*>;  // counts a hit or a miss
+    {
+        c.insert(std::string(sql), hash, std::move(s))
+        } -> std::same_as<Statement*>;  // nullptr: not kept
+    { c.erase(sql, hash) } -> std::same_as<void>;
     { c.clear() } -> std::same_as<void>;
     { cc.stats() } -> std::same_as<cache_stats>;
 };
@@ -51,12 +55,14 @@ struct no_cache {
     template <class Statement>
     struct cache_for {
         explicit cache_for(const no_cache& /*policy*/) noexcept {}
-        Statement* find(std::string_view /*sql*/) noexcept {
+        Statement* find(std::string_view /*sql*/, std::size_t /*hash*/) noexcept {
             ++misses_;
             return nullptr;
         }
-        Statement* insert(std::string /*sql*/, Statement&& /*s*/) noexcept { return nullptr; }
-        void erase(std::string_view /*sql*/) noexcept {}
+        Statement* insert(std::string /*sql*/, std::size_t /*hash*/, Statement&& /*s*/) noexcept {
+            return nullptr;
+        }
+        void erase(std::string_view /*sql*/, std::size_t /*hash*/) noexcept {}
         void clear() noexcept {}
         [[nodiscard]] cache_stats stats() const noexcept { return {0, misses_, 0, 0, 0}; }
 
@@ -75,40 +81,40 @@ struct lru_cache {
     public:
         explicit cache_for(const lru_cache& policy) : capacity_(policy.capacity) {}
 
-        Statement* find(std::string_view sql) {
-            const auto it = index_.find(sql);
+        Statement* find(std::string_view sql, std::size_t hash) {
+            const auto it = index_.find(key{sql, hash});
             if (it == index_.end()) {
                 ++stats_.misses;
                 return nullptr;
             }
             ++stats_.hits;
             entries_.splice(entries_.begin(), entries_, it->second);  // now most recent
-            return &it->second->second;
+            return &it->second->statement;
         }
 
-        Statement* insert(std::string sql, Statement&& s) {
+        Statement* insert(std::string sql, std::size_t hash, Statement&& s) {
             if (capacity_ == 0) return nullptr;
-            if (const auto it = index_.find(std::string_view(sql)); it != index_.end()) {
-                it->second->second = std::move(s);
+            if (const auto it = index_.find(key{sql, hash}); it != index_.end()) {
+                it->second->statement = std::move(s);
                 entries_.splice(entries_.begin(), entries_, it->second);
-                return &it->second->second;
+                return &it->second->statement;
             }
             if (entries_.size() >= capacity_) {
-                index_.erase(std::string_view(entries_.back().first));
+                index_.erase(key{entries_.back().sql, entries_.back().hash});
                 entries_.pop_back();
                 ++stats_.evictions;
             }
-            entries_.emplace_front(std::move(sql), std::move(s));
-            index_.emplace(std::string_view(entries_.front().first), entries_.begin());
-            return &entries_.front().second;
+            entries_.push_front(entry{std::move(sql), hash, std::move(s)});
+            index_.emplace(key{entries_.front().sql, hash}, entries_.begin());
+            return &entries_.front().statement;
         }
 
-        void erase(std::string_view sql) {
-            const auto it = index_.find(sql);
+        void erase(std::string_view sql, std::size_t hash) {
+            const auto it = index_.find(key{sql, hash});
             if (it == index_.end()) return;
-            const auto entry = it->second;
+            const auto where = it->second;
             index_.erase(it);
-            entries_.erase(entry);
+            entries_.erase(where);
         }
 
         void clear() noexcept {
@@ -124,16 +130,25 @@ struct lru_cache {
         }
 
     private:
-        struct hash {
-            using is_transparent = void;
-            std::size_t operator()(std::string_view s) const noexcept {
-                return std::hash<std::string_view>{}(s);
-            }
+        struct entry {
+            std::string sql;
+            std::size_t hash;
+            Statement statement;
         };
-        using list = std::list<std::pair<std::string, Statement>>;
+        /// The index key views the entry's own string (list nodes never move) and carries the
+        /// precomputed hash, so neither lookups nor rehashing hash any text.
+        struct key {
+            std::string_view sql;
+            std::size_t hash;
+            bool operator==(const key& o) const noexcept { return sql == o.sql; }
+        };
+        struct key_hash {
+            std::size_t operator()(const key& k) const noexcept { return k.hash; }
+        };
+        using list = std::list<entry>;
         std::size_t capacity_;
-        list entries_;  // most recent first; keys stay put, so the index can view them
-        std::unordered_map<std::string_view, typename list::iterator, hash, std::equal_to<>> index_;
+        list entries_;  // most recent first
+        std::unordered_map<key, typename list::iterator, key_hash> index_;
         cache_stats stats_{};
     };
 };

@@ -67,7 +67,9 @@ public:
     [[nodiscard]] field_view field(std::size_t i) const noexcept {
         const int c = static_cast<int>(i);
         field_view f;
-        f.column = name(i);
+        f.name_of = &row::name_of;  // looked up only if an error needs it
+        f.source = st_;
+        f.index = i;
         switch (sqlite3_column_type(st_, c)) {
             case SQLITE_INTEGER:
                 f.type = field_view::kind::int64;
@@ -98,6 +100,12 @@ public:
     }
 
 private:
+    static std::string_view name_of(const void* st, std::size_t i) noexcept {
+        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): sqlite3's API is not const
+        const char* n = sqlite3_column_name(static_cast<sqlite3_stmt*>(const_cast<void*>(st)),
+                                            static_cast<int>(i));
+        return n != nullptr ? std::string_view(n) : std::string_view();
+    }
     sqlite3_stmt* st_;
     int columns_;
 };
@@ -199,7 +207,7 @@ private:
     sqlite3* db_ = nullptr;
     std::atomic<sqlite3*> interrupt_target_{nullptr};
     std::atomic<bool> cancel_requested_{false};
-    deadline deadline_{};
+    deadline deadline_ = deadline::max();
     std::string path_;
     std::string begin_sql_ = "BEGIN IMMEDIATE";
 };
