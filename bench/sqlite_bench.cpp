@@ -37,6 +37,7 @@ void ensure_data() {
             "CREATE TABLE [users] ([id] INTEGER PRIMARY KEY, [name] TEXT NOT NULL, [age] INTEGER)"_sql);
         db.execute("CREATE TABLE [log] ([id] INTEGER PRIMARY KEY, [msg] TEXT, [n] INTEGER)"_sql);
         std::vector<std::tuple<std::string, int>> data;
+        data.reserve(rows);
         for (int k = 0; k < rows; ++k)
             data.emplace_back("user-" + std::to_string(k), k % 90);
         db.execute_many("INSERT INTO [users] ([name], [age]) VALUES (?, ?)"_sql, data);
@@ -127,7 +128,8 @@ void dal_async_select(benchmark::State& state) {
         db.async_query_one<std::tuple<std::int64_t, std::string, int>>(
             "SELECT [id], [name], [age] FROM [users] WHERE [id] = ?"_sql,
             dal::params(id % rows + 1),
-            [](std::exception_ptr, std::optional<std::tuple<std::int64_t, std::string, int>> row) {
+            [](const std::exception_ptr&,
+               const std::optional<std::tuple<std::int64_t, std::string, int>>& row) {
                 benchmark::DoNotOptimize(row);
             });
         io.restart();

@@ -29,7 +29,9 @@ trap 'rm -f "$log"' EXIT
 run-clang-tidy -quiet -p "$build" -j 2 "${units[@]}" >"$log" 2>&1 || true
 grep -v -e "warnings generated" -e "^Suppressed" -e "^Use -header-filter" -e "^clang-tidy-14 " \
   "$log" || true
-if grep -q -e "error:" -e "warning:" "$log"; then
+# Path-sensitive analyzer findings can end inside a system header (a false positive in Boost.Asio's
+# coroutine frames does): those are not ours to fix. Everything reported in our tree counts.
+if sed -E 's/\x1b\[[0-9;]*m//g' "$log" | grep -E "(error|warning):" | grep -qv "^/usr/"; then
   echo "lint: clang-tidy reported problems"
   exit 1
 fi

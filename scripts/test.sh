@@ -32,7 +32,13 @@ build_and_test() {
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAL_WERROR=ON -DDAL_FUZZ=ON
   step "clang: build" cmake --build build/clang -j2
   step "clang: test" run_ctest --test-dir build/clang --output-on-failure -j2 -L 'unit|compile_fail|fuzz'
-  # 3. clang-format and clang-tidy over every translation unit of the clang build.
+  # 3. ThreadSanitizer over the concurrent parts: the SQLite connection suite (threads sharing
+  #    one file, async operations on the worker pool, cancel from another thread).
+  step "tsan: configure" cmake -S . -B build/tsan -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAL_SANITIZE=thread -DDAL_BUILD_EXAMPLES=OFF -DDAL_BUILD_BENCH=OFF
+  step "tsan: build" cmake --build build/tsan -j2 --target dal_sqlite_tests
+  step "tsan: test" run_ctest --test-dir build/tsan --output-on-failure -L sqlite
+  # 4. clang-format and clang-tidy over every translation unit of the clang build.
   step "lint" bash scripts/lint.sh build/clang
 }
 
@@ -83,7 +89,7 @@ run_ctest() {
   local log rc=0 line total failed
   log=$(mktemp "$WORK/ctest.XXXXXX")
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest "$@" 2>&1 | tee "$log" || rc=$?
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest "$@" 2>&1 | tee "$log" || rc=$?
   # "95% tests passed, 2 tests failed out of 40"
   line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
   if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then

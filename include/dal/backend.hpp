@@ -40,6 +40,13 @@ struct any_row_handler {
     template <class Row>
     void operator()(const Row& /*row*/) const noexcept {}
 };
+/// A handler that returns false to stop reading (query_one): backends must honour it.
+struct stopping_row_handler {
+    template <class Row>
+    bool operator()(const Row& /*row*/) const noexcept {
+        return false;
+    }
+};
 }  // namespace detail
 
 // clang-format off
@@ -60,7 +67,8 @@ concept backend =
     std::default_initializable<typename B::session> &&
     requires(typename B::session& s, const typename B::session& cs, const config& cfg,
              std::string_view sql, typename B::statement& st, std::span<const param_ref> params,
-             deadline d, detail::any_row_handler& on_row, const std::error_code& ec) {
+             deadline d, detail::any_row_handler& on_row, detail::stopping_row_handler& stop,
+             const std::error_code& ec) {
         { s.open(cfg) } -> std::same_as<void>;          // throws dal::error
         { s.close() } noexcept -> std::same_as<void>;
         { cs.is_open() } noexcept -> std::same_as<bool>;
@@ -68,6 +76,7 @@ concept backend =
         /// Binds `params`, runs the statement, calls `on_row(row)` for each row (a row_source),
         /// returns the rows changed. Stops at `d` with errc::timeout.
         { s.execute(st, params, d, on_row) } -> std::same_as<std::uint64_t>;
+        { s.execute(st, params, d, stop) } -> std::same_as<std::uint64_t>;
         /// Thread-safe: stops the statement running on this session, if any.
         { s.cancel() } noexcept -> std::same_as<void>;
         { s.ping() } -> std::same_as<void>;

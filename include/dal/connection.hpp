@@ -138,7 +138,7 @@ struct fill_rowset {
     void operator()(const Row& r) {
         out->append(r);
     }
-    void reset() { *out = rowset{}; }
+    void reset() const { *out = rowset{}; }
 };
 
 }  // namespace detail
@@ -400,6 +400,30 @@ public:
                                   p.values);
             });
     }
+    template <class Sql, class... Args, class Token>
+    requires detail::sql_text<Sql>
+    auto async_query_rows(Sql sql, params_t<Args...> p, Token&& token) {
+        return async_run<rowset>(
+            std::forward<Token>(token), [this, s = owned_sql(std::move(sql)), p = std::move(p)] {
+                return std::apply([&](const auto&... a) { return query_rows(s, a...); }, p.values);
+            });
+    }
+    /// execute_many on the worker; `rows` is copied into the operation.
+    template <class Sql, std::ranges::input_range Rows, class Token>
+    requires detail::sql_text<Sql>
+    auto async_execute_many(Sql sql, Rows rows, Token&& token) {
+        return async_run<std::uint64_t>(std::forward<Token>(token),
+                                        [this, s = owned_sql(std::move(sql)), r = std::move(rows)] {
+                                            return execute_many(s, r);
+                                        });
+    }
+    template <class Token>
+    auto async_ping(Token&& token) {
+        return async_run<std::monostate>(std::forward<Token>(token), [this] {
+            ping();
+            return std::monostate{};
+        });
+    }
     /// Runs `f(*this)` inside with_transaction on the connection's worker.
     template <class F, class Token>
     auto async_with_transaction(F f, Token&& token) {
@@ -514,13 +538,17 @@ private:
             std::optional<statement_type> local;
             if (st == nullptr) {
                 statement_type fresh = session_.prepare(native);
-                st = cache_.insert(std::string(native), hash, std::move(fresh));
+                st = cache_.insert(std::string(native), hash, fresh);  // moves only if kept
                 if (st == nullptr) st = &local.emplace(std::move(fresh));
             }
             try {
                 return session_.execute(*st, params, d, h);
             } catch (const error& e) {
-                if (prepared_again > 0 || !Backend::statement_is_stale(e.code())) throw;
+                // Inside a transaction a failed statement may have aborted it (PostgreSQL):
+                // running it again there would only fail differently, so the error stands.
+                if (prepared_again > 0 || !Backend::statement_is_stale(e.code()) ||
+                    in_transaction())
+                    throw;
                 cache_.erase(native, hash);
                 h.reset();
             }

@@ -63,7 +63,7 @@ public:
         if (k >= rows_)
             detail::throw_shape_mismatch("row " + std::to_string(k) + " of " +
                                          std::to_string(rows_) + " requested");
-        return row(this, k);
+        return {this, k};
     }
     /// Rows changed by an INSERT, UPDATE or DELETE.
     [[nodiscard]] std::uint64_t affected_rows() const noexcept { return affected_; }

@@ -113,6 +113,7 @@ requires bindable<T>
         p.num.b = v;
     } else if constexpr (std::is_integral_v<U> && std::is_signed_v<U>) {
         p.type = param_ref::kind::int64;
+        // NOLINTNEXTLINE(bugprone-signed-char-misuse): std::int8_t is a number here
         p.num.i = static_cast<std::int64_t>(v);
     } else if constexpr (std::is_integral_v<U>) {
         p.type = param_ref::kind::uint64;

@@ -358,6 +358,7 @@ BOOST_AUTO_TEST_CASE(transactions_leave_the_database_as_before) {
 
     // execute_many: all rows in one transaction, or none.
     std::vector<std::tuple<std::string, int>> rows;
+    rows.reserve(1001);
     for (int k = 0; k < 1000; ++k)
         rows.emplace_back("bulk" + std::to_string(k), k);
     BOOST_TEST(db.execute_many("INSERT INTO [users] ([name], [age]) VALUES (?, ?)"_sql, rows) ==
@@ -478,6 +479,7 @@ BOOST_AUTO_TEST_CASE(many_threads_one_file_no_locked_errors) {
     std::string first_failure;
     std::mutex m;
     std::vector<std::thread> pool;
+    pool.reserve(threads);
     for (int th = 0; th < threads; ++th) {
         pool.emplace_back([&, th] {
             try {
@@ -515,12 +517,14 @@ BOOST_AUTO_TEST_CASE(async_with_awaitable_and_callback) {
 
     int callback_rows = -1;
     db.async_execute("INSERT INTO [t] VALUES (?)"_sql, dal::params(7),
-                     [&](std::exception_ptr ep, std::uint64_t n) {
+                     [&](const std::exception_ptr& ep, std::uint64_t n) {
                          BOOST_TEST(!ep);
                          callback_rows = static_cast<int>(n);
                      });
     std::vector<int> got;
     std::string error_text;
+    std::uint64_t bulk = 0;
+    std::size_t rows_above_nine = 0;
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
@@ -535,13 +539,22 @@ BOOST_AUTO_TEST_CASE(async_with_awaitable_and_callback) {
             }
             co_await db.async_with_transaction(
                 [](auto& c) { c.execute("INSERT INTO [t] VALUES (9)"_sql); }, asio::use_awaitable);
+            co_await db.async_ping(asio::use_awaitable);
+            const std::vector<std::tuple<int>> more{{10}, {11}};
+            bulk = co_await db.async_execute_many("INSERT INTO [t] VALUES (?)"_sql, more,
+                                                  asio::use_awaitable);
+            const dal::rowset rs = co_await db.async_query_rows(
+                "SELECT [v] FROM [t] WHERE [v] > ?"_sql, dal::params(9), asio::use_awaitable);
+            rows_above_nine = rs.size();
         },
         asio::detached);
     io.run();
     BOOST_TEST(callback_rows == 1);
     BOOST_TEST((got == std::vector<int>{7, 8}));
     BOOST_TEST(contains(error_text, "no such column"), error_text);
-    BOOST_TEST(db.query_one<int>("SELECT count(*) FROM [t]"_sql).value() == 3);
+    BOOST_TEST(bulk == 2u);
+    BOOST_TEST(rows_above_nine == 2u);
+    BOOST_TEST(db.query_one<int>("SELECT count(*) FROM [t]"_sql).value() == 5);
 }
 
 BOOST_AUTO_TEST_CASE(io_context_keeps_running_during_a_slow_query) {
@@ -564,7 +577,7 @@ BOOST_AUTO_TEST_CASE(io_context_keeps_running_during_a_slow_query) {
     const auto start = std::chrono::steady_clock::now();
     std::chrono::steady_clock::duration took{};
     db.async_query_one<long long>(
-        endless, dal::params(), [&](std::exception_ptr ep, std::optional<long long>) {
+        endless, dal::params(), [&](const std::exception_ptr& ep, const std::optional<long long>&) {
             BOOST_TEST(static_cast<bool>(ep));  // stopped by its 300 ms limit
             took = std::chrono::steady_clock::now() - start;
             done = true;

@@ -112,8 +112,7 @@ date parse_date(const field_view& f) {
 }
 
 timestamp parse_timestamp(const field_view& f) {
-    using namespace std::chrono;
-    if (f.type == field_view::kind::int64) return timestamp{seconds{f.i}};
+    if (f.type == field_view::kind::int64) return timestamp{std::chrono::seconds{f.i}};
     if (f.type == field_view::kind::text) {
         const std::string_view s = f.bytes;
         std::size_t p = 0;
@@ -130,7 +129,7 @@ timestamp parse_timestamp(const field_view& f) {
                 int scale = 100000;
                 std::size_t count = 0;
                 while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
-                    if (count < 6) micros += (s[p] - '0') * scale;
+                    if (count < 6) micros += static_cast<long long>(s[p] - '0') * scale;
                     scale /= 10;
                     ++count;
                     ++p;
@@ -139,8 +138,9 @@ timestamp parse_timestamp(const field_view& f) {
             }
             const std::string_view rest = p <= s.size() ? s.substr(p) : std::string_view("?");
             if (rest.empty() || rest == "Z" || rest == "+00" || rest == "+00:00")
-                return timestamp{sys_days{d}} + hours{hh} + minutes{mm} + seconds{ss} +
-                       microseconds{micros};
+                return timestamp{std::chrono::sys_days{d}} + std::chrono::hours{hh} +
+                       std::chrono::minutes{mm} + std::chrono::seconds{ss} +
+                       std::chrono::microseconds{micros};
         }
     }
     throw_type_mismatch(client_errc::type_mismatch, f.column_name(),

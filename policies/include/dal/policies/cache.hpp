@@ -32,11 +32,11 @@ struct cache_stats {
 /// of the SQL: computed by the compiler for literal SQL, so a lookup hashes nothing at run time.
 template <class C, class Statement>
 concept statement_cache = requires(C& c, const C& cc, std::string_view sql, std::size_t hash,
-                                   Statement&& s) {
+                                   Statement& s) {
     { c.find(sql, hash) } -> std::same_as<Statement*>;  // counts a hit or a miss
-    {
-        c.insert(std::string(sql), hash, std::move(s))
-        } -> std::same_as<Statement*>;  // nullptr: not kept
+    // Keeps `s` (moving from it) and returns where it now lives, or returns nullptr and leaves
+    // `s` alone when it does not keep it.
+    { c.insert(std::string(sql), hash, s) } -> std::same_as<Statement*>;
     { c.erase(sql, hash) } -> std::same_as<void>;
     { c.clear() } -> std::same_as<void>;
     { cc.stats() } -> std::same_as<cache_stats>;
@@ -59,7 +59,8 @@ struct no_cache {
             ++misses_;
             return nullptr;
         }
-        Statement* insert(std::string /*sql*/, std::size_t /*hash*/, Statement&& /*s*/) noexcept {
+        Statement* insert(const std::string& /*sql*/, std::size_t /*hash*/,
+                          Statement& /*s*/) noexcept {
             return nullptr;
         }
         void erase(std::string_view /*sql*/, std::size_t /*hash*/) noexcept {}
@@ -92,7 +93,7 @@ struct lru_cache {
             return &it->second->statement;
         }
 
-        Statement* insert(std::string sql, std::size_t hash, Statement&& s) {
+        Statement* insert(std::string sql, std::size_t hash, Statement& s) {
             if (capacity_ == 0) return nullptr;
             if (const auto it = index_.find(key{sql, hash}); it != index_.end()) {
                 it->second->statement = std::move(s);

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -157,10 +158,12 @@ public:
                    : static_cast<std::uint64_t>(sqlite3_changes64(db_));
     }
 
-    /// Interrupts the running statement; safe from any thread while the session is open.
+    /// Interrupts the running statement; safe from any thread, also while another closes the
+    /// session (both hold `cancel_mutex_`). No statement running: nothing happens.
     void cancel() noexcept {
+        const std::lock_guard lock(cancel_mutex_);
         cancel_requested_.store(true, std::memory_order_relaxed);
-        if (sqlite3* db = interrupt_target_.load(std::memory_order_acquire)) sqlite3_interrupt(db);
+        if (db_for_cancel_ != nullptr) sqlite3_interrupt(db_for_cancel_);
     }
 
     void ping();
@@ -195,7 +198,6 @@ private:
         armed_deadline& operator=(const armed_deadline&) = delete;
         ~armed_deadline();
         session& owner;
-        bool armed;
     };
     static int on_progress(void* self) noexcept;
 
@@ -205,7 +207,8 @@ private:
     void exec(const std::string& sql);
 
     sqlite3* db_ = nullptr;
-    std::atomic<sqlite3*> interrupt_target_{nullptr};
+    std::mutex cancel_mutex_;
+    sqlite3* db_for_cancel_ = nullptr;  ///< guarded by cancel_mutex_
     std::atomic<bool> cancel_requested_{false};
     deadline deadline_ = deadline::max();
     std::string path_;

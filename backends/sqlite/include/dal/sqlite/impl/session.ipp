@@ -132,12 +132,16 @@ void session::open(const config& cfg) {
     // Every 1000 virtual machine steps: far below a millisecond of work, one clock read.
     deadline_ = deadline::max();
     sqlite3_progress_handler(db_, 1000, &session::on_progress, this);
-    interrupt_target_.store(db_, std::memory_order_release);
+    const std::lock_guard lock(cancel_mutex_);
+    db_for_cancel_ = db_;
 }
 
 void session::close() noexcept {
     if (db_ == nullptr) return;
-    interrupt_target_.store(nullptr, std::memory_order_release);
+    {
+        const std::lock_guard lock(cancel_mutex_);
+        db_for_cancel_ = nullptr;
+    }
     // The connection finalised its statements first; close_v2 also copes if some remain.
     sqlite3_close_v2(db_);
     db_ = nullptr;
@@ -230,7 +234,7 @@ void session::bind(sqlite3_stmt* s, std::span<const param_ref> params) {
     }
 }
 
-session::armed_deadline::armed_deadline(session& s, deadline d) noexcept : owner(s), armed(true) {
+session::armed_deadline::armed_deadline(session& s, deadline d) noexcept : owner(s) {
     owner.cancel_requested_.store(false, std::memory_order_relaxed);
     owner.deadline_ = d;
 }
