@@ -34,6 +34,16 @@ struct server_info {
 /// When the running statement must stop. `time_point::max()` means never.
 using deadline = std::chrono::steady_clock::time_point;
 
+/// Whether a row handler needs the count of changed rows (`execute` does; `query` does not, and
+/// a backend may then skip the work of counting). Handlers say so with `counts_changes`.
+template <class Handler>
+consteval bool wants_change_count() {
+    if constexpr (requires { Handler::counts_changes; })
+        return Handler::counts_changes;
+    else
+        return true;
+}
+
 namespace detail {
 /// A row handler of the shape connections pass to `session::execute` (checks the concept).
 struct any_row_handler {

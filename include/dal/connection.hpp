@@ -108,6 +108,7 @@ struct ignore_rows {
 
 template <class T>
 struct collect_rows {
+    static constexpr bool counts_changes = false;
     std::vector<T>* out;
     std::optional<row_reader<T>> reader;
     template <class Row>
@@ -123,6 +124,7 @@ struct collect_rows {
 
 template <class T>
 struct first_row {
+    static constexpr bool counts_changes = false;
     std::optional<T>* out;
     template <class Row>
     bool operator()(const Row& r) {  // false: stop stepping, the rest is not needed

@@ -89,7 +89,8 @@ struct lru_cache {
                 return nullptr;
             }
             ++stats_.hits;
-            entries_.splice(entries_.begin(), entries_, it->second);  // now most recent
+            if (it->second != entries_.begin())  // a hot statement usually is already first
+                entries_.splice(entries_.begin(), entries_, it->second);
             return &it->second->statement;
         }
 

@@ -136,7 +136,8 @@ public:
         const reset_on_exit reset{s};
         bind(s, params);
         const armed_deadline arm(*this, d);
-        const sqlite3_int64 before = sqlite3_total_changes64(db_);
+        constexpr bool count = wants_change_count<Handler>();
+        const sqlite3_int64 before = count ? sqlite3_total_changes64(db_) : 0;
         int columns = -1;  // read after the first step: a schema change re-prepares inside it
         while (true) {
             const int rc = sqlite3_step(s);
@@ -153,6 +154,7 @@ public:
             if (rc == SQLITE_DONE) break;
             step_failed(rc, s, d);
         }
+        if constexpr (!count) return 0;
         return sqlite3_total_changes64(db_) == before
                    ? 0
                    : static_cast<std::uint64_t>(sqlite3_changes64(db_));
