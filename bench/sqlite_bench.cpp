@@ -119,6 +119,21 @@ void dal_select(benchmark::State& state) {
 }
 BENCHMARK(dal_select)->Arg(0)->Arg(1);
 
+/// The same with no statement time limit (no_timeout): what reading the clock costs.
+void dal_select_no_timeout(benchmark::State& state) {
+    ensure_data();
+    dal::sqlite::basic_connection<dal::policies::no_retry, dal::policies::no_timeout> db(
+        dal::config::from_uri("sqlite://" + db_path()));
+    std::int64_t id = 0;
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
+        auto row = db.query_one<std::tuple<std::int64_t, std::string, int>>(
+            "SELECT [id], [name], [age] FROM [users] WHERE [id] = ?"_sql, id % rows + 1);
+        benchmark::DoNotOptimize(row);
+        ++id;
+    }
+}
+BENCHMARK(dal_select_no_timeout);
+
 void dal_async_select(benchmark::State& state) {
     ensure_data();
     boost::asio::io_context io;
