@@ -46,3 +46,19 @@ macro(dal_find_backend var package)
     endif()
   endif()
 endmacro()
+
+# dal_add_backend(<name> DRIVER <imported target> IPP <files...>)
+# One backend: library dal_<name> (alias and export name dal::<name>), its headers under
+# include/dal, and its own export set, loaded by dalConfig.cmake only when the component is asked.
+function(dal_add_backend name)
+  cmake_parse_arguments(ARG "" "DRIVER" "IPP" ${ARGN})
+  dal_add_library(dal_${name} EXPORT_NAME ${name} IPP ${ARG_IPP})
+  target_include_directories(dal_${name} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_link_libraries(dal_${name} PUBLIC dal ${ARG_DRIVER})
+  install(DIRECTORY include/dal DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+          FILES_MATCHING PATTERN "*.hpp" PATTERN "*.ipp")
+  install(TARGETS dal_${name} EXPORT dal-${name}Targets)
+  install(EXPORT dal-${name}Targets NAMESPACE dal:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/dal)
+endfunction()
