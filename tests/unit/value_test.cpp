@@ -81,8 +81,12 @@ BOOST_AUTO_TEST_CASE(integers_are_range_checked) {
 }
 
 BOOST_AUTO_TEST_CASE(dates_and_timestamps) {
-    using namespace std::chrono;
-    const dal::date d = dal::from_field<dal::date>(text("2024-02-29"));
+    using std::chrono::day;
+    using std::chrono::month;
+    using std::chrono::sys_days;
+    using std::chrono::year;
+    using std::chrono::year_month_day;
+    const auto d = dal::from_field<dal::date>(text("2024-02-29"));
     BOOST_TEST((d == year_month_day{year{2024}, month{2}, day{29}}));
     for (const char* bad : {"2023-02-29", "2024-13-01", "24-01-01", "2024-01-01x", ""})
         BOOST_TEST(error_of([&] {
