@@ -104,18 +104,24 @@ void raw_select(benchmark::State& state) {
 }
 BENCHMARK(raw_select)->Arg(0)->Arg(1);
 
+/// The primary-key SELECT loop, for any connection type.
+template <class Connection>
+void select_loop(benchmark::State& state, Connection& db) {
+    std::int64_t id = 0;
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
+        auto row = db.template query_one<std::tuple<std::int64_t, std::string, int>>(
+            "SELECT [id], [name], [age] FROM [users] WHERE [id] = ?"_sql, id % rows + 1);
+        benchmark::DoNotOptimize(row);
+        ++id;
+    }
+}
+
 void dal_select(benchmark::State& state) {
     ensure_data();
     dal::sqlite::connection db(state.range(0) == 1 ? std::string("sqlite::memory:")
                                                    : "sqlite://" + db_path());
     if (state.range(0) == 1) fill_memory(db.native_session().native_handle());
-    std::int64_t id = 0;
-    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
-        auto row = db.query_one<std::tuple<std::int64_t, std::string, int>>(
-            "SELECT [id], [name], [age] FROM [users] WHERE [id] = ?"_sql, id % rows + 1);
-        benchmark::DoNotOptimize(row);
-        ++id;
-    }
+    select_loop(state, db);
 }
 BENCHMARK(dal_select)->Arg(0)->Arg(1);
 
@@ -124,13 +130,7 @@ void dal_select_no_timeout(benchmark::State& state) {
     ensure_data();
     dal::sqlite::basic_connection<dal::policies::no_retry, dal::policies::no_timeout> db(
         dal::config::from_uri("sqlite://" + db_path()));
-    std::int64_t id = 0;
-    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
-        auto row = db.query_one<std::tuple<std::int64_t, std::string, int>>(
-            "SELECT [id], [name], [age] FROM [users] WHERE [id] = ?"_sql, id % rows + 1);
-        benchmark::DoNotOptimize(row);
-        ++id;
-    }
+    select_loop(state, db);
 }
 BENCHMARK(dal_select_no_timeout);
 
