@@ -464,8 +464,10 @@ private:
     }
 
     constexpr bool number() noexcept {
+        // Digits, letters (1e5, 0x1F), '_' and '.', but never '$': a `$n` the translator writes
+        // after a number (`1.?` -> `1.$1`) must stay a token of its own when lexed again.
         std::size_t j = i_ + 1;
-        while (j < in_.size() && (is_word_char(in_[j]) || in_[j] == '.'))
+        while (j < in_.size() && (is_word_start(in_[j]) || is_digit(in_[j]) || in_[j] == '.'))
             ++j;
         i_ = j;
         previous_was_array_ = false;
