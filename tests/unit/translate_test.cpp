@@ -63,6 +63,7 @@ const row rows[] = {
     {"pg subscript of expression", pg, "SELECT (f(x))[2]", "SELECT (f(x))[2]", 0},
     {"pg subscript of quoted ident", pg, R"(SELECT "a"[1])", R"(SELECT "a"[1])", 0},
     {"pg $n kept one token", pg, "SELECT a?b, ?1", "SELECT a $1 b, $2 1", 2, {}, P},
+    {"pg number then ?", pg, "SELECT 1?, 2.?", "SELECT 1 $1, 2.$2", 2, {}, P},
     {"pg placeholder in subscript", pg, "SELECT arr[?] FROM t", "SELECT arr[$1] FROM t", 1, {}, P},
     {"pg native $n", pg, "SELECT $1, $2", "SELECT $1, $2", 2, {}, N},
     {"pg $n highest wins", pg, "SELECT $2", "SELECT $2", 2, {}, N},
