@@ -276,11 +276,9 @@ public:
     /// Run-time SQL with already converted parameters (used by dal::any_connection).
     rowset query_rows_with(const call_options& opts, std::string_view portable_sql,
                            std::span<const param_ref> params) {
-        const sql::native_sql q = sql::to_native(portable_sql, dialect);
-        sql::check_argument_count(q, params.size());
         rowset out;
         detail::fill_rowset h{&out};
-        out.set_affected_rows(run_native(opts, q.text, sql::hash_sql(q.text), params, h));
+        out.set_affected_rows(run_portable(opts, portable_sql, params, h));
         out.seal();
         return out;
     }
@@ -462,20 +460,22 @@ private:
     template <class ArgTuple, class Sql, class Handler, class... Args>
     std::uint64_t run_checked(const call_options& opts, const Sql& sql, Handler& h,
                               const Args&... args) {
-        const std::tuple<bind_holder<Args>...> holders(args...);
-        const auto params = std::apply(
-            [](const auto&... hold) {
-                return std::array<param_ref, sizeof...(Args)>{hold.ref()...};
-            },
-            holders);
+        const bound_params<Args...> params(args...);
         if constexpr (sql::is_literal_v<Sql>) {
             constexpr std::string_view text = literal_native<ArgTuple>(Sql{});
-            return run_native(opts, text, literal_hash(Sql{}), params, h);
+            return run_native(opts, text, literal_hash(Sql{}), params.refs(), h);
         } else {
-            const sql::native_sql q = sql::to_native(std::string_view(sql), dialect);
-            sql::check_argument_count(q, sizeof...(Args));
-            return run_native(opts, q.text, sql::hash_sql(q.text), params, h);
+            return run_portable(opts, std::string_view(sql), params.refs(), h);
         }
+    }
+
+    /// SQL built at run time: translated and its parameter count checked on every call.
+    template <class Handler>
+    std::uint64_t run_portable(const call_options& opts, std::string_view portable,
+                               std::span<const param_ref> params, Handler& h) {
+        const sql::native_sql q = sql::to_native(portable, dialect);
+        sql::check_argument_count(q, params.size());
+        return run_native(opts, q.text, sql::hash_sql(q.text), params, h);
     }
 
     template <class ArgTuple, sql::fixed_string S>

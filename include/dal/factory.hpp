@@ -58,11 +58,8 @@ public:
     /// Runs portable SQL built at run time; returns all rows (and the changed-row count).
     template <class... Args>
     rowset query(std::string_view portable_sql, const Args&... args) {
-        const std::tuple<bind_holder<Args>...> holders(args...);
-        const auto params = std::apply(
-            [](const auto&... h) { return std::array<param_ref, sizeof...(Args)>{h.ref()...}; },
-            holders);
-        return impl_->run(portable_sql, params);
+        const bound_params<Args...> params(args...);
+        return impl_->run(portable_sql, params.refs());
     }
     template <class... Args>
     std::uint64_t execute(std::string_view portable_sql, const Args&... args) {

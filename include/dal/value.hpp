@@ -9,6 +9,7 @@
 /// names the column, never a silent truncation. Both views are trivially copyable and
 /// non-owning, so binding and reading allocate nothing.
 
+#include <array>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
@@ -18,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -173,6 +175,28 @@ struct bind_holder<std::optional<T>> {
         if (v) converted = type_traits<T>::to_db(*v);
     }
     [[nodiscard]] param_ref ref() const { return to_param(converted); }
+};
+
+/// The arguments of one call as the views a backend binds, with the converted values of custom
+/// types kept alive beside them. Not copyable or movable: the views point into the holders.
+template <class... Args>
+class bound_params {
+public:
+    explicit bound_params(const Args&... args)
+        : holders_(args...),
+          refs_(std::apply([](const auto&... h) { return refs_type{h.ref()...}; }, holders_)) {}
+    bound_params(const bound_params&) = delete;
+    bound_params& operator=(const bound_params&) = delete;
+    bound_params(bound_params&&) = delete;
+    bound_params& operator=(bound_params&&) = delete;
+    ~bound_params() = default;
+
+    [[nodiscard]] std::span<const param_ref> refs() const noexcept { return refs_; }
+
+private:
+    using refs_type = std::array<param_ref, sizeof...(Args)>;
+    std::tuple<bind_holder<Args>...> holders_;  // declared first: refs_ views into it
+    refs_type refs_;
 };
 
 /// A type a column value can be read into.
