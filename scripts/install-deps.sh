@@ -37,8 +37,9 @@ echo "install-deps: installing ${missing[*]}"
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
-# Debian's maintainer scripts would start system-wide servers on the default ports; the tests
-# start their own private instances instead, so keep the system ones from starting at all.
+# Debian's maintainer scripts would start system-wide servers on the default ports (PostgreSQL
+# 5432, MariaDB 3306, PgBouncer 6432); the tests start their own private instances on other
+# ports instead, so keep the system ones from starting at all.
 policy=/usr/sbin/policy-rc.d
 created_policy=0
 if [[ ! -e $policy ]]; then

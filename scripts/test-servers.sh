@@ -6,24 +6,28 @@
 # `start` wipes STATE_DIR (default ${DAL_TEST_STATE_DIR:-/tmp/dal-test-servers}), stopping any
 # servers an earlier run left behind in it, then starts fresh instances listening on 127.0.0.1 only:
 #
-#   PostgreSQL 15  port ${DAL_TEST_PG_PORT:-55432}     role dal / dal_test_pw, database dal_test
-#   MariaDB 10.11  port ${DAL_TEST_MYSQL_PORT:-53306}  user dal / dal_test_pw, database dal_test
+#   PostgreSQL 15  port ${DAL_TEST_PG_PORT:-55432}         role dal / dal_test_pw, database dal_test
+#   PgBouncer      port ${DAL_TEST_PGBOUNCER_PORT:-56432}  in front of that PostgreSQL, transaction
+#                                                      pooling, dal / dal_test_pw, database dal_test
+#   MariaDB 10.11  port ${DAL_TEST_MYSQL_PORT:-53306}      user dal / dal_test_pw, database dal_test
 #
-# and writes STATE_DIR/env.sh, which exports DAL_TEST_POSTGRES_URI and DAL_TEST_MYSQL_URI.
+# and writes STATE_DIR/env.sh, which exports DAL_TEST_POSTGRES_URI, DAL_TEST_PGBOUNCER_URI and
+# DAL_TEST_MYSQL_URI.
 # `stop` stops them and removes STATE_DIR; it succeeds even when nothing is running.
 # `status` prints whether each server is up (exit 0 only if all are); `logs` prints the log tails.
 #
-# DAL_TEST_SERVERS="postgres mysql" selects which servers `start` starts (default: all).
+# DAL_TEST_SERVERS="postgres pgbouncer mysql" selects which servers `start` starts (default:
+# all; pgbouncer needs postgres). They start in the order above, whatever the order given.
 #
 # The system-wide servers of the Debian packages are never used or touched. Run as root, the
-# servers run as the `postgres` and `mysql` system users (PostgreSQL refuses to run as root);
-# run as any other user, they run as that user.
+# servers run as the `postgres` (PostgreSQL and PgBouncer, which both refuse to run as root) and
+# `mysql` system users; run as any other user, they run as that user.
 #
 # Adding a server: write <name>_start, <name>_stop, <name>_status, <name>_env and <name>_logs,
 # and add <name> to ALL_SERVERS.
 set -euo pipefail
 
-ALL_SERVERS=(postgres mysql)
+ALL_SERVERS=(postgres pgbouncer mysql) # in start order
 
 readonly TEST_USER=dal
 readonly TEST_PASSWORD=dal_test_pw
@@ -33,6 +37,7 @@ readonly STOP_TIMEOUT=20  # seconds a server gets to shut down before SIGKILL
 
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_PORT=${DAL_TEST_PG_PORT:-55432}
+PGBOUNCER_PORT=${DAL_TEST_PGBOUNCER_PORT:-56432}
 MYSQL_PORT=${DAL_TEST_MYSQL_PORT:-53306}
 
 # Keep the caller's client settings from redirecting the commands below.
@@ -276,6 +281,129 @@ postgres_env() {
 postgres_logs() { show_log "$(pg_log)" 2>&1; }
 
 # ---------------------------------------------------------------------------------------------
+# PgBouncer, in front of the PostgreSQL above
+
+pgb_dir() { echo "$STATE_DIR/pgbouncer"; }
+pgb_ini() { echo "$STATE_DIR/pgbouncer/pgbouncer.ini"; }
+pgb_log() { echo "$STATE_DIR/pgbouncer/pgbouncer.log"; }
+pgb_pidfile() { echo "$STATE_DIR/pgbouncer/run/pgbouncer.pid"; }
+
+# pgb_query PORT SQL: runs SQL through PgBouncer as the test user, printing unaligned tuples.
+# Bounded: a client whose login waits for an unreachable server would otherwise hang for
+# query_wait_timeout.
+pgb_query() {
+  PGPASSWORD=$TEST_PASSWORD PGCONNECT_TIMEOUT=5 timeout 10 psql -X -A -t -v ON_ERROR_STOP=1 \
+    --host=127.0.0.1 --port="$1" --username="$TEST_USER" --dbname="$TEST_DATABASE" \
+    --command="$2"
+}
+
+pgbouncer_start() {
+  local user dir run pgbouncer
+  user=$(service_user postgres)
+  dir=$(pgb_dir)
+  run=$dir/run
+  pgbouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+  [[ -x $pgbouncer ]] || die "pgbouncer not found; run scripts/install-deps.sh"
+  [[ -f $STATE_DIR/postgres.port ]] || die "pgbouncer: needs the postgres server (DAL_TEST_SERVERS)"
+  check_port "$PGBOUNCER_PORT" DAL_TEST_PGBOUNCER_PORT
+  check_socket_path "$run/.s.PGSQL.$PGBOUNCER_PORT"
+  echo "$PGBOUNCER_PORT" >"$STATE_DIR/pgbouncer.port"
+  local pg_port
+  pg_port=$(cat "$STATE_DIR/postgres.port")
+
+  make_dir "$dir" "$user" 0755
+  make_dir "$run" "$user" 0755
+  : >"$(pgb_log)"
+  if is_root; then chown "$user:" "$(pgb_log)"; fi
+
+  # PgBouncer logs in to PostgreSQL (scram-sha-256) with the plain password from the auth file,
+  # and checks its own clients' scram-sha-256 logins against it.
+  printf '"%s" "%s"\n' "$TEST_USER" "$TEST_PASSWORD" >"$dir/userlist.txt"
+  if is_root; then chown "$user:" "$dir/userlist.txt"; fi
+  chmod 0600 "$dir/userlist.txt"
+
+  # No logfile: in the foreground PgBouncer logs to stderr, which goes to pgbouncer.log (and so
+  # does anything it prints before reading its configuration).
+  cat >"$(pgb_ini)" <<EOF
+; dal test server (scripts/test-servers.sh)
+[databases]
+$TEST_DATABASE = host=127.0.0.1 port=$pg_port dbname=$TEST_DATABASE
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PGBOUNCER_PORT
+unix_socket_dir = $run
+pidfile = $(pgb_pidfile)
+auth_type = scram-sha-256
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+max_client_conn = 400
+default_pool_size = 20
+log_connections = 0
+log_disconnections = 0
+log_stats = 0
+EOF
+  chmod 0644 "$(pgb_ini)"
+
+  log "pgbouncer: starting on 127.0.0.1:$PGBOUNCER_PORT (pooling 127.0.0.1:$pg_port)"
+  # PgBouncer refuses to run as root; -u makes it switch to the service user once it has read
+  # its configuration. setsid: keep terminal signals away.
+  local as=()
+  if is_root; then as=(-u "$user"); fi
+  (cd "$STATE_DIR" && exec setsid "$pgbouncer" "${as[@]}" "$(pgb_ini)" \
+    </dev/null >>"$(pgb_log)" 2>&1 3>&- 4>&-) &
+  local pid=$!
+  echo "$pid" >"$dir/launched.pid"
+  # Until the subshell has exec'd, the pid's command name is still bash.
+  local deadline=$((SECONDS + 5))
+  while [[ -r /proc/$pid/comm ]] && ! pid_alive "$pid" pgbouncer && ((SECONDS < deadline)); do
+    sleep 0.05
+  done
+  wait_ready pgbouncer "$(pgb_log)" "$pid" pgbouncer pgb_query "$PGBOUNCER_PORT" 'SELECT 1'
+
+  local out
+  out=$(pgb_query "$PGBOUNCER_PORT" 'SELECT 1' 2>&1) || true
+  [[ $out == 1 ]] || {
+    show_log "$(pgb_log)"
+    die "pgbouncer: SELECT 1 as $TEST_USER through 127.0.0.1:$PGBOUNCER_PORT failed: $out"
+  }
+  log "pgbouncer: ready ($TEST_USER can query $TEST_DATABASE through it)"
+}
+
+pgbouncer_stop() {
+  local pid
+  # The pid file, and the launched pid in case it never got to write one.
+  for pid in "$(cat "$(pgb_pidfile)" 2>/dev/null || true)" \
+    "$(cat "$(pgb_dir)/launched.pid" 2>/dev/null || true)"; do
+    if pid_alive "$pid" pgbouncer; then
+      log "pgbouncer: stopping (pid $pid)"
+      # SIGTERM is an immediate shutdown: client connections are closed, not waited for.
+      kill_and_wait "$pid" pgbouncer TERM
+    fi
+  done
+}
+
+pgbouncer_status() {
+  local port pid
+  port=$(cat "$STATE_DIR/pgbouncer.port" 2>/dev/null || echo "$PGBOUNCER_PORT")
+  pid=$(cat "$(pgb_pidfile)" 2>/dev/null || true)
+  if pid_alive "$pid" pgbouncer && [[ $(pgb_query "$port" 'SELECT 1' 2>/dev/null) == 1 ]]; then
+    log "pgbouncer: up on 127.0.0.1:$port"
+  else
+    log "pgbouncer: down"
+    return 1
+  fi
+}
+
+pgbouncer_env() {
+  local port
+  port=$(cat "$STATE_DIR/pgbouncer.port")
+  echo "export DAL_TEST_PGBOUNCER_URI='postgresql://$TEST_USER:$TEST_PASSWORD@127.0.0.1:$port/$TEST_DATABASE'"
+}
+
+pgbouncer_logs() { show_log "$(pgb_log)" 2>&1; }
+
+# ---------------------------------------------------------------------------------------------
 # MariaDB 10.11
 
 my_cnf() { echo "$STATE_DIR/mysql/my.cnf"; }
@@ -446,11 +574,18 @@ wipe_state_dir() {
 }
 
 cmd_start() {
-  local started=$SECONDS servers s
-  read -r -a servers <<<"${DAL_TEST_SERVERS:-${ALL_SERVERS[*]}}"
-  for s in "${servers[@]}"; do
+  local started=$SECONDS requested servers=() s
+  read -r -a requested <<<"${DAL_TEST_SERVERS:-${ALL_SERVERS[*]}}"
+  for s in "${requested[@]}"; do
     [[ " ${ALL_SERVERS[*]} " == *" $s "* ]] || die "unknown server '$s' in DAL_TEST_SERVERS"
   done
+  # Start order is ALL_SERVERS order: pgbouncer comes after the postgres it pools.
+  for s in "${ALL_SERVERS[@]}"; do
+    if [[ " ${requested[*]} " == *" $s "* ]]; then servers+=("$s"); fi
+  done
+  if [[ " ${servers[*]} " == *" pgbouncer "* && " ${servers[*]} " != *" postgres "* ]]; then
+    die "pgbouncer pools the private postgres server: DAL_TEST_SERVERS must include postgres too"
+  fi
   if [[ -e $STATE_DIR/$MARKER ]]; then
     log "cleaning up an earlier run in $STATE_DIR"
     stop_all

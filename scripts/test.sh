@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# The test command: installs the dependencies, starts private PostgreSQL and MariaDB servers on
-# loopback, builds dal and runs its tests, stops the servers. Run it from anywhere, as root or as
+# The test command: installs the dependencies, starts private PostgreSQL (with a PgBouncer in
+# front) and MariaDB servers on loopback, builds dal and runs its tests, stops the servers. Run it from anywhere, as root or as
 # a user with sudo:
 #
 #   scripts/test.sh
 #
-# To test against servers of your own instead, set both (or either) of
+# To test against servers of your own instead, set any of
 #   DAL_TEST_POSTGRES_URI=postgresql://USER:PASSWORD@HOST:PORT/DATABASE
+#   DAL_TEST_PGBOUNCER_URI=postgresql://USER:PASSWORD@HOST:PORT/DATABASE  (transaction pooling)
 #   DAL_TEST_MYSQL_URI=mysql://USER:PASSWORD@HOST:PORT/DATABASE
-# and only the missing ones are started. DAL_TEST_STATE_DIR, DAL_TEST_PG_PORT and
-# DAL_TEST_MYSQL_PORT are passed on to scripts/test-servers.sh.
+# and only the missing ones are started (a private PgBouncer pools a private PostgreSQL, which
+# then starts even when DAL_TEST_POSTGRES_URI is set). DAL_TEST_STATE_DIR, DAL_TEST_PG_PORT,
+# DAL_TEST_PGBOUNCER_PORT and DAL_TEST_MYSQL_PORT are passed on to scripts/test-servers.sh.
 #
 # Stops at the first failing step, always stops the servers it started, prints a timing table
 # and, as its last line, "N passed, N failed" summed over the CTest runs. Exits non-zero if any
@@ -158,6 +160,15 @@ if [[ -n ${DAL_TEST_POSTGRES_URI:-} ]]; then
 else
   needed+=(postgres)
 fi
+if [[ -n ${DAL_TEST_PGBOUNCER_URI:-} ]]; then
+  say "pgbouncer: using DAL_TEST_PGBOUNCER_URI from the environment: $(mask <<<"$DAL_TEST_PGBOUNCER_URI")"
+else
+  if [[ -n ${DAL_TEST_POSTGRES_URI:-} ]]; then
+    say "pgbouncer: DAL_TEST_PGBOUNCER_URI is not set; starting a private PostgreSQL for it to pool"
+    needed+=(postgres)
+  fi
+  needed+=(pgbouncer)
+fi
 if [[ -n ${DAL_TEST_MYSQL_URI:-} ]]; then
   say "mysql: using DAL_TEST_MYSQL_URI from the environment: $(mask <<<"$DAL_TEST_MYSQL_URI")"
 else
@@ -167,13 +178,18 @@ if ((${#needed[@]} > 0)); then
   SERVERS_STARTED=1 # set before starting: stopping is harmless if the start got nowhere
   step "start servers" env DAL_TEST_SERVERS="${needed[*]}" scripts/test-servers.sh start "$STATE_DIR"
   caller_pg=${DAL_TEST_POSTGRES_URI:-}
+  caller_pgbouncer=${DAL_TEST_PGBOUNCER_URI:-}
   caller_mysql=${DAL_TEST_MYSQL_URI:-}
   # shellcheck source=/dev/null # written by test-servers.sh start
   source "$STATE_DIR/env.sh"
   [[ -z $caller_pg ]] || DAL_TEST_POSTGRES_URI=$caller_pg
+  [[ -z $caller_pgbouncer ]] || DAL_TEST_PGBOUNCER_URI=$caller_pgbouncer
   [[ -z $caller_mysql ]] || DAL_TEST_MYSQL_URI=$caller_mysql
-  export DAL_TEST_POSTGRES_URI DAL_TEST_MYSQL_URI
-  for s in "${needed[@]}"; do say "$s: using the private server started by scripts/test-servers.sh"; done
+  export DAL_TEST_POSTGRES_URI DAL_TEST_PGBOUNCER_URI DAL_TEST_MYSQL_URI
+  for s in "${needed[@]}"; do
+    [[ $s == postgres && -n $caller_pg ]] ||
+      say "$s: using the private server started by scripts/test-servers.sh"
+  done
 fi
 
 build_and_test

@@ -35,14 +35,20 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/system_executor.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <dal/backend.hpp>
+#include <dal/batch.hpp>
 #include <dal/config.hpp>
 #include <dal/error.hpp>
 #include <dal/policies/breaker.hpp>
@@ -86,6 +92,11 @@ namespace detail {
 /// The shared worker threads on which blocking backends (SQLite) run async operations, so
 /// that the caller's io_context never blocks. Created on first use; max(2, cores) threads.
 [[nodiscard]] boost::asio::thread_pool& blocking_pool();
+
+/// An io_context on a thread of dal's own, for async calls on non-blocking backends whose
+/// completion handler brings no executor (a plain callback) and whose connection was given
+/// none: their sockets are waited for there.
+[[nodiscard]] boost::asio::any_io_executor shared_io_executor();
 
 [[noreturn]] void throw_circuit_open(std::chrono::milliseconds retry_in);
 [[noreturn]] void throw_not_open();
@@ -147,6 +158,23 @@ struct fill_rowset {
 
 template <class Connection>
 class basic_transaction;
+
+namespace detail {
+/// Backends that send many statements in one round trip (PostgreSQL's pipeline mode).
+template <class Backend>
+concept pipelining = requires(typename Backend::session& s,
+                              std::span<typename Backend::statement* const> st,
+                              std::span<const std::span<const param_ref>> p, deadline d,
+                              detail::any_row_handler& sink) {
+    s.execute_pipeline(st, p, d, sink);
+};
+
+/// Rows of every statement of a pipeline that are not wanted (execute_many).
+struct ignore_pipeline_rows {
+    template <class Row>
+    void operator()(std::size_t /*index*/, const Row& /*row*/) const noexcept {}
+};
+}  // namespace detail
 
 namespace detail {
 /// The cache check needs Backend::statement, which only a backend has: ask only then, so a
@@ -288,6 +316,10 @@ public:
     template <class Sql, std::ranges::input_range Rows>
     requires detail::sql_text<Sql> std::uint64_t execute_many(const Sql& sql, const Rows& rows) {
         using tuple_type = std::remove_cvref_t<std::ranges::range_reference_t<const Rows&>>;
+        if constexpr (detail::pipelining<Backend>) {
+            return with_transaction(
+                [&](basic_connection&) { return execute_many_pipelined<tuple_type>(sql, rows); });
+        }
         return with_transaction([&](basic_connection&) {
             std::uint64_t total = 0;
             for (const auto& args : rows) {
@@ -300,6 +332,63 @@ public:
             }
             return total;
         });
+    }
+
+    /// Runs the statements of `b` in order, in one round trip where the backend can pipeline
+    /// (PostgreSQL); after the first failure the rest are `not_executed`. Each result says
+    /// what became of its statement; nothing is thrown for a statement's own failure.
+    std::vector<batch_result> execute_batch(const batch& b, const call_options& opts = {}) {
+        require_open();
+        const auto entries = b.entries();
+        std::vector<batch_result> out(entries.size());
+        std::vector<std::vector<param_ref>> refs;
+        std::vector<sql::native_sql> natives;
+        refs.reserve(entries.size());
+        natives.reserve(entries.size());
+        for (const batch::entry& e : entries) {
+            natives.push_back(sql::to_native(e.portable, dialect));
+            sql::check_argument_count(natives.back(), e.params.size());
+            refs.push_back(e.refs());
+        }
+        const deadline d = timeout_.statement_deadline(
+            cfg_.timeouts, policies::timeout_request{opts.timeout}, clock::now());
+        if constexpr (detail::pipelining<Backend>) {
+            std::vector<std::optional<statement_type>> local(entries.size());
+            const std::vector<statement_type*> sts = prepare_all(natives, local);
+            std::vector<std::span<const param_ref>> spans(refs.begin(), refs.end());
+            auto sink = [&out](std::size_t k, const auto& r) { out[k].rows.append(r); };
+            auto outcomes = session_.execute_pipeline(sts, spans, d, sink);
+            for (std::size_t k = 0; k < out.size(); ++k) {
+                out[k].rows.seal();
+                out[k].affected = outcomes[k].changed;
+                out[k].status = static_cast<batch_result::state>(outcomes[k].status);
+                out[k].failure = std::move(outcomes[k].failure);
+                out[k].rows.set_affected_rows(out[k].affected);
+            }
+        } else {
+            bool failed = false;
+            for (std::size_t k = 0; k < out.size(); ++k) {
+                if (failed) {
+                    out[k].failure.emplace(
+                        make_error_code(client_errc::not_executed),
+                        "not executed: an earlier statement of the batch failed");
+                    continue;
+                }
+                try {
+                    detail::fill_rowset h{&out[k].rows};
+                    out[k].affected = execute_cached(natives[k].text,
+                                                     sql::hash_sql(natives[k].text), refs[k], d, h);
+                    out[k].rows.set_affected_rows(out[k].affected);
+                    out[k].rows.seal();
+                    out[k].status = batch_result::state::ok;
+                } catch (const error& e) {
+                    out[k].status = batch_result::state::failed;
+                    out[k].failure = e;
+                    failed = true;
+                }
+            }
+        }
+        return out;
     }
 
     // ---- transactions ------------------------------------------------------------------------
@@ -373,10 +462,18 @@ public:
     template <class Sql, class... Args, class Token>
     requires detail::sql_text<Sql>
     auto async_execute(Sql sql, params_t<Args...> p, Token&& token) {
-        return async_run<std::uint64_t>(
-            std::forward<Token>(token), [this, s = owned_sql(std::move(sql)), p = std::move(p)] {
-                return std::apply([&](const auto&... a) { return execute(s, a...); }, p.values);
-            });
+        if constexpr (!Backend::blocking)
+            return async_io<std::uint64_t>(
+                std::forward<Token>(token),
+                [this, s = owned_sql(std::move(sql)), p = std::move(p)]() mutable {
+                    return co_execute(std::move(s), std::move(p));
+                });
+        else
+            return async_run<std::uint64_t>(
+                std::forward<Token>(token),
+                [this, s = owned_sql(std::move(sql)), p = std::move(p)] {
+                    return std::apply([&](const auto&... a) { return execute(s, a...); }, p.values);
+                });
     }
     template <class T, class Sql, class Token>
     requires detail::sql_text<Sql> &&
@@ -386,25 +483,50 @@ public:
     template <class T, class Sql, class... Args, class Token>
     requires detail::sql_text<Sql>
     auto async_query(Sql sql, params_t<Args...> p, Token&& token) {
-        return async_run<std::vector<T>>(
-            std::forward<Token>(token), [this, s = owned_sql(std::move(sql)), p = std::move(p)] {
-                return std::apply([&](const auto&... a) { return query<T>(s, a...); }, p.values);
-            });
+        if constexpr (!Backend::blocking)
+            return async_io<std::vector<T>>(
+                std::forward<Token>(token),
+                [this, s = owned_sql(std::move(sql)), p = std::move(p)]() mutable {
+                    return co_query<T>(std::move(s), std::move(p));
+                });
+        else
+            return async_run<std::vector<T>>(
+                std::forward<Token>(token),
+                [this, s = owned_sql(std::move(sql)), p = std::move(p)] {
+                    return std::apply([&](const auto&... a) { return query<T>(s, a...); },
+                                      p.values);
+                });
     }
     template <class T, class Sql, class... Args, class Token>
     requires detail::sql_text<Sql>
     auto async_query_one(Sql sql, params_t<Args...> p, Token&& token) {
-        return async_run<std::optional<T>>(
-            std::forward<Token>(token), [this, s = owned_sql(std::move(sql)), p = std::move(p)] {
-                return std::apply([&](const auto&... a) { return query_one<T>(s, a...); },
-                                  p.values);
-            });
+        if constexpr (!Backend::blocking)
+            return async_io<std::optional<T>>(
+                std::forward<Token>(token),
+                [this, s = owned_sql(std::move(sql)), p = std::move(p)]() mutable {
+                    return co_query_one<T>(std::move(s), std::move(p));
+                });
+        else
+            return async_run<std::optional<T>>(
+                std::forward<Token>(token),
+                [this, s = owned_sql(std::move(sql)), p = std::move(p)] {
+                    return std::apply([&](const auto&... a) { return query_one<T>(s, a...); },
+                                      p.values);
+                });
     }
     template <class Sql, class... Args, class Token>
     requires detail::sql_text<Sql>
     auto async_query_rows(Sql sql, params_t<Args...> p, Token&& token) {
-        return async_run<rowset>(
-            std::forward<Token>(token), [this, s = owned_sql(std::move(sql)), p = std::move(p)] {
+        if constexpr (!Backend::blocking)
+            return async_io<rowset>(
+                std::forward<Token>(token),
+                [this, s = owned_sql(std::move(sql)), p = std::move(p)]() mutable {
+                    return co_query_rows(std::move(s), std::move(p));
+                });
+        else
+            return async_run<rowset>(std::forward<Token>(token), [this,
+                                                                  s = owned_sql(std::move(sql)),
+                                                                  p = std::move(p)] {
                 return std::apply([&](const auto&... a) { return query_rows(s, a...); }, p.values);
             });
     }
@@ -419,10 +541,14 @@ public:
     }
     template <class Token>
     auto async_ping(Token&& token) {
-        return async_run<std::monostate>(std::forward<Token>(token), [this] {
-            ping();
-            return std::monostate{};
-        });
+        if constexpr (!Backend::blocking)
+            return async_io<std::monostate>(std::forward<Token>(token),
+                                            [this]() { return co_ping(); });
+        else
+            return async_run<std::monostate>(std::forward<Token>(token), [this] {
+                ping();
+                return std::monostate{};
+            });
     }
     /// Runs `f(*this)` inside with_transaction on the connection's worker.
     template <class F, class Token>
@@ -496,17 +622,7 @@ private:
                              std::span<const param_ref> params, Handler& h) {
         require_open();
         std::string with_tags;
-        if (!opts.tags.empty()) {
-            with_tags.reserve(native.size() + 64);
-            with_tags.append(native);
-            // After a trailing line comment the tags would be commented out: start a new line.
-            if (native.find("--") != std::string_view::npos ||
-                native.find('#') != std::string_view::npos)
-                with_tags.push_back('\n');
-            with_tags.append(detail::sql_comment(opts.tags));
-            native = with_tags;
-            hash = sql::hash_sql(native);
-        }
+        if (!opts.tags.empty()) tag(opts, native, hash, with_tags);
         // no_breaker ignores durations: do not read the clock for it.
         constexpr bool timed = !std::is_same_v<Breaker, policies::no_breaker>;
         for (unsigned attempt = 1;; ++attempt) {
@@ -528,6 +644,230 @@ private:
                 std::this_thread::sleep_for(*delay);
             }
         }
+    }
+
+    /// Statements for a pipeline: from the cache, prepared into it on a miss. Pointers are
+    /// taken only after the last insert (an insert may evict); what the cache could not keep
+    /// lives in `local` for the call.
+    std::vector<statement_type*> prepare_all(const std::vector<sql::native_sql>& natives,
+                                             std::vector<std::optional<statement_type>>& local) {
+        for (const sql::native_sql& q : natives) {
+            const std::size_t hash = sql::hash_sql(q.text);
+            if (cache_.find(q.text, hash) != nullptr) continue;
+            statement_type fresh = session_.prepare(q.text);
+            cache_.insert(std::string(q.text), hash, fresh);
+        }
+        std::vector<statement_type*> out(natives.size());
+        for (std::size_t k = 0; k < natives.size(); ++k) {
+            out[k] = cache_.find(natives[k].text, sql::hash_sql(natives[k].text));
+            if (out[k] == nullptr) out[k] = &local[k].emplace(session_.prepare(natives[k].text));
+        }
+        return out;
+    }
+
+    /// execute_many on a pipelining backend: every row sent, one round trip per chunk of
+    /// `pipeline_chunk` rows. A failing row is named in the error.
+    template <class ArgTuple, class Sql, class Rows>
+    std::uint64_t execute_many_pipelined(const Sql& sql, const Rows& rows) {
+        constexpr std::size_t arity = std::tuple_size_v<ArgTuple>;
+        std::optional<sql::native_sql> runtime;
+        std::string_view native;
+        if constexpr (sql::is_literal_v<Sql>) {
+            native = literal_native<ArgTuple>(Sql{});
+        } else {
+            runtime = sql::to_native(std::string_view(sql), dialect);
+            sql::check_argument_count(*runtime, arity);
+            native = runtime->text;
+        }
+        std::vector<sql::native_sql> natives(1);
+        natives[0].text = std::string(native);
+        std::vector<std::optional<statement_type>> local(1);
+        statement_type* st = prepare_all(natives, local)[0];
+
+        using holders = decltype(std::apply(
+            [](const auto&... a) {
+                return std::tuple<bind_holder<std::remove_cvref_t<decltype(a)>>...>(a...);
+            },
+            std::declval<const ArgTuple&>()));
+        constexpr std::size_t pipeline_chunk = 1000;
+        std::vector<holders> held;
+        std::vector<param_ref> refs;
+        std::vector<std::span<const param_ref>> spans;
+        std::vector<statement_type*> sts;
+        std::uint64_t total = 0;
+        std::size_t first_row = 0;
+        auto flush = [&] {
+            if (held.empty()) return;
+            refs.clear();
+            refs.reserve(held.size() * arity);
+            for (const holders& h : held)
+                std::apply([&](const auto&... x) { (refs.push_back(x.ref()), ...); }, h);
+            spans.clear();
+            for (std::size_t k = 0; k < held.size(); ++k)
+                spans.emplace_back(refs.data() + k * arity, arity);
+            sts.assign(held.size(), st);
+            const deadline d = timeout_.statement_deadline(cfg_.timeouts, {}, clock::now());
+            detail::ignore_pipeline_rows sink;
+            auto outcomes = session_.execute_pipeline(sts, spans, d, sink);
+            for (std::size_t k = 0; k < outcomes.size(); ++k) {
+                if (outcomes[k].failure &&
+                    outcomes[k].status != decltype(outcomes[k].status)::not_executed) {
+                    diagnostics diag = outcomes[k].failure->diag();
+                    diag.message =
+                        "execute_many row " + std::to_string(first_row + k) + ": " + diag.message;
+                    throw error(outcomes[k].failure->code(), std::move(diag));
+                }
+                total += outcomes[k].changed;
+            }
+            first_row += held.size();
+            held.clear();
+        };
+        held.reserve(pipeline_chunk);
+        for (const auto& args : rows) {
+            std::apply([&](const auto&... a) { held.emplace_back(a...); }, args);
+            if (held.size() == pipeline_chunk) flush();
+        }
+        flush();
+        return total;
+    }
+
+    /// Appends the tags as an sqlcommenter comment (`storage` keeps the new text).
+    static void tag(const call_options& opts, std::string_view& native, std::size_t& hash,
+                    std::string& storage) {
+        storage.reserve(native.size() + 64);
+        storage.append(native);
+        // After a trailing line comment the tags would be commented out: start a new line.
+        if (native.find("--") != std::string_view::npos ||
+            native.find('#') != std::string_view::npos)
+            storage.push_back('\n');
+        storage.append(detail::sql_comment(opts.tags));
+        native = storage;
+        hash = sql::hash_sql(native);
+    }
+
+    // ---- the coroutine path of non-blocking backends (PostgreSQL, MySQL) -------------------
+    // The same pipeline as run_native/execute_cached, with the session's async_ operations:
+    // the caller's io_context waits for the socket, no thread blocks per statement.
+
+    template <class Sql, class... Args>
+    boost::asio::awaitable<std::uint64_t> co_execute(Sql sql, params_t<Args...> p) {
+        detail::ignore_rows h;
+        co_return co_await co_run(sql, p, h);
+    }
+    template <class T, class Sql, class... Args>
+    boost::asio::awaitable<std::vector<T>> co_query(Sql sql, params_t<Args...> p) {
+        std::vector<T> out;
+        detail::collect_rows<T> h{&out, std::nullopt};
+        co_await co_run(sql, p, h);
+        co_return out;
+    }
+    template <class T, class Sql, class... Args>
+    boost::asio::awaitable<std::optional<T>> co_query_one(Sql sql, params_t<Args...> p) {
+        std::optional<T> out;
+        detail::first_row<T> h{&out};
+        co_await co_run(sql, p, h);
+        co_return out;
+    }
+    template <class Sql, class... Args>
+    boost::asio::awaitable<rowset> co_query_rows(Sql sql, params_t<Args...> p) {
+        rowset out;
+        detail::fill_rowset h{&out};
+        out.set_affected_rows(co_await co_run(sql, p, h));
+        out.seal();
+        co_return out;
+    }
+    boost::asio::awaitable<std::monostate> co_ping() {
+        require_open();
+        detail::ignore_rows h;
+        co_await co_run_native(call_options{}, std::string_view("SELECT 1"),
+                               sql::hash_sql("SELECT 1"), {}, h);
+        co_return std::monostate{};
+    }
+
+    template <class Sql, class Handler, class... Args>
+    boost::asio::awaitable<std::uint64_t> co_run(const Sql& sql, const params_t<Args...>& p,
+                                                 Handler& h) {
+        const auto bound =
+            std::apply([](const auto&... a) { return bound_params<Args...>(a...); }, p.values);
+        if constexpr (sql::is_literal_v<Sql>) {
+            constexpr std::string_view text = literal_native<std::tuple<Args...>>(Sql{});
+            co_return co_await co_run_native(call_options{}, text, literal_hash(Sql{}),
+                                             bound.refs(), h);
+        } else {
+            const sql::native_sql q = sql::to_native(std::string_view(sql), dialect);
+            sql::check_argument_count(q, sizeof...(Args));
+            co_return co_await co_run_native(call_options{}, q.text, sql::hash_sql(q.text),
+                                             bound.refs(), h);
+        }
+    }
+
+    template <class Handler>
+    boost::asio::awaitable<std::uint64_t> co_run_native(const call_options& opts,
+                                                        std::string_view native, std::size_t hash,
+                                                        std::span<const param_ref> params,
+                                                        Handler& h) {
+        require_open();
+        std::string with_tags;
+        if (!opts.tags.empty()) tag(opts, native, hash, with_tags);
+        constexpr bool timed = !std::is_same_v<Breaker, policies::no_breaker>;
+        for (unsigned attempt = 1;; ++attempt) {
+            if (const auto wait = breaker_.rejects()) detail::throw_circuit_open(*wait);
+            const auto start = clock::now();
+            std::chrono::milliseconds backoff{};
+            try {
+                const deadline d = timeout_.statement_deadline(
+                    cfg_.timeouts, policies::timeout_request{opts.timeout}, start);
+                const std::uint64_t n = co_await co_execute_cached(native, hash, params, d, h);
+                if constexpr (timed) breaker_.on_success(clock::now() - start);
+                co_return n;
+            } catch (const error& e) {
+                if constexpr (timed) breaker_.on_failure(e.code(), clock::now() - start);
+                const auto delay = retry_.next_delay(e.code(), attempt, policies::unit::statement);
+                if (!delay || depth_ > 0) throw;
+                h.reset();
+                backoff = *delay;
+            }
+            boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor, backoff);
+            co_await pause.async_wait(boost::asio::use_awaitable);
+        }
+    }
+
+    template <class Handler>
+    boost::asio::awaitable<std::uint64_t> co_execute_cached(std::string_view native,
+                                                            std::size_t hash,
+                                                            std::span<const param_ref> params,
+                                                            deadline d, Handler& h) {
+        for (int prepared_again = 0;; ++prepared_again) {
+            statement_type* st = cache_.find(native, hash);
+            std::optional<statement_type> local;
+            if (st == nullptr) {
+                statement_type fresh = co_await session_.async_prepare(std::string(native));
+                st = cache_.insert(std::string(native), hash, fresh);
+                if (st == nullptr) st = &local.emplace(std::move(fresh));
+            }
+            try {
+                co_return co_await session_.async_execute(*st, params, d, h);
+            } catch (const error& e) {
+                if (prepared_again > 0 || !Backend::statement_is_stale(e.code()) ||
+                    in_transaction())
+                    throw;
+            }
+            cache_.erase(native, hash);
+            h.reset();
+        }
+    }
+
+    /// Starts the coroutine `make()` on the handler's executor (or the connection's, or dal's
+    /// shared io thread); completes with (exception_ptr, R) like async_run.
+    template <class R, class Token, class MakeOp>
+    auto async_io(Token&& token, MakeOp make) {
+        return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
+            [this](auto handler, MakeOp mk) {
+                auto ex = boost::asio::get_associated_executor(
+                    handler, completion_ex_ ? *completion_ex_ : detail::shared_io_executor());
+                boost::asio::co_spawn(ex, mk(), std::move(handler));
+            },
+            token, std::move(make));
     }
 
     /// Prepared statement from the cache (prepared on a miss); a statement the backend calls
@@ -572,9 +912,16 @@ private:
     void commit_level(std::size_t level) {
         if (level != depth_)
             detail::throw_transaction_order("commit of a transaction while a nested one is open");
-        if (level == 1)
-            session_.commit();
-        else
+        if (level == 1) {
+            try {
+                session_.commit();
+            } catch (...) {
+                // The server ended the transaction anyway (PostgreSQL: COMMIT of an aborted
+                // one rolls it back): this level is over.
+                if (!session_.in_transaction()) --depth_;
+                throw;
+            }
+        } else
             session_.release_savepoint(savepoint_name(level - 1));
         --depth_;
     }
@@ -655,7 +1002,12 @@ public:
 
     void commit() {
         require_active();
-        conn_->commit_level(level_);
+        try {
+            conn_->commit_level(level_);
+        } catch (...) {
+            if (conn_->depth_ < level_) conn_ = nullptr;  // over: nothing left to roll back
+            throw;
+        }
         conn_ = nullptr;
     }
     void rollback() {

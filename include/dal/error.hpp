@@ -71,6 +71,7 @@ enum class client_errc {
     backend_unavailable,    ///< the backend was not compiled in, or its driver is missing
     not_in_transaction,     ///< commit/rollback with no open transaction
     feature_not_supported,  ///< the backend cannot do this
+    not_executed,           ///< skipped: an earlier statement of its batch or pipeline failed
 };
 
 /// The category of the portable conditions ("dal").

@@ -118,7 +118,8 @@ public:
     void seal() noexcept {
         for (std::size_t k = 0; k < cells_.size(); ++k)
             if (cells_[k].type == field_view::kind::text ||
-                cells_[k].type == field_view::kind::binary)
+                cells_[k].type == field_view::kind::binary ||
+                cells_[k].type == field_view::kind::decimal)
                 cells_[k].bytes = std::string_view(arena_).substr(offsets_[k], pending_[k]);
         pending_.clear();
         offsets_.clear();

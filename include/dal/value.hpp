@@ -55,7 +55,10 @@ struct param_ref {
 
 /// One column value of a row, as the backend decoded it.
 struct field_view {
-    enum class kind : std::uint8_t { null, int64, float64, text, binary };
+    /// `decimal`: an exact number (SQL NUMERIC/DECIMAL) as its decimal text in `bytes`. It
+    /// reads into integers when it is a whole number in range, into std::string or
+    /// dal::decimal, and never silently through a double.
+    enum class kind : std::uint8_t { null, int64, float64, text, binary, decimal };
     kind type = kind::null;
     std::int64_t i = 0;
     double d = 0;
@@ -76,6 +79,8 @@ namespace detail {
 
 [[noreturn]] void throw_type_mismatch(client_errc code, std::string_view column,
                                       std::string_view what);
+/// A whole decimal ("-42", "42.000") as an integer; errors name the column.
+std::int64_t decimal_to_int64(const field_view& f);
 
 /// SQL DATE and TIMESTAMP as text, the form SQLite's date functions use and PostgreSQL and
 /// MySQL accept: "YYYY-MM-DD" and "YYYY-MM-DD HH:MM:SS.ffffff" (UTC). `out` needs 32 bytes.
@@ -225,13 +230,16 @@ template <class T>
                                             "is not a boolean (0 or 1)");
             return f.i != 0;
         } else if constexpr (std::is_integral_v<T>) {
-            if (f.type != K::int64)
+            std::int64_t v = f.i;
+            if (f.type == K::decimal)
+                v = detail::decimal_to_int64(f);
+            else if (f.type != K::int64)
                 detail::throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
                                             "is not an integer");
-            if (!std::in_range<T>(f.i))
+            if (!std::in_range<T>(v))
                 detail::throw_type_mismatch(client_errc::value_out_of_range, f.column_name(),
                                             "holds an integer that does not fit the C++ type");
-            return static_cast<T>(f.i);
+            return static_cast<T>(v);
         } else if constexpr (std::is_floating_point_v<T>) {
             if (f.type == K::float64) {
                 if constexpr (std::is_same_v<T, float>) {
@@ -244,10 +252,15 @@ template <class T>
                 return static_cast<T>(f.d);
             }
             if (f.type == K::int64) return static_cast<T>(f.i);
+            if (f.type == K::decimal)
+                detail::throw_type_mismatch(
+                    client_errc::type_mismatch, f.column_name(),
+                    "is an exact NUMERIC/DECIMAL: read it as dal::decimal or std::string, or "
+                    "cast it to a floating-point type in the SQL if rounding is acceptable");
             detail::throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
                                         "is not a number");
         } else if constexpr (std::is_same_v<T, std::string>) {
-            if (f.type != K::text)
+            if (f.type != K::text && f.type != K::decimal)
                 detail::throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
                                             "is not text");
             return std::string(f.bytes);

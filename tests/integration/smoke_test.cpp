@@ -14,6 +14,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "servers.hpp"
+
 #include <dal/config.hpp>
 #include <dal/error.hpp>
 
@@ -36,29 +38,9 @@
 namespace {
 
 namespace utf = boost::unit_test;
-
-bool in_ci() {
-    const char* ci = std::getenv("CI");
-    return ci != nullptr && std::string_view(ci) == "true";
-}
-
-/// Runs the suite when the server is configured, or in CI (where it then fails if missing).
-struct server_configured {
-    const char* variable;
-    boost::test_tools::assertion_result operator()(utf::test_unit_id /*unused*/) const {
-        if (std::getenv(variable) != nullptr || in_ci()) return true;
-        boost::test_tools::assertion_result r(false);
-        r.message() << "SKIPPED: " << variable
-                    << " is not set (scripts/test.sh starts the servers and sets it)";
-        return r;
-    }
-};
-
-dal::config config_from_env(const char* variable) {
-    const char* uri = std::getenv(variable);
-    BOOST_TEST_REQUIRE(uri != nullptr, variable << " is not set: CI must start the servers");
-    return dal::config::from_uri(uri);
-}
+using dal_test::config_from_env;
+using dal_test::in_ci;
+using dal_test::server_configured;
 
 }  // namespace
 

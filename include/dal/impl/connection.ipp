@@ -5,6 +5,8 @@
 #include <string>
 #include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <dal/connection.hpp>
@@ -54,6 +56,29 @@ std::string sql_comment(const std::vector<std::pair<std::string, std::string>>& 
 boost::asio::thread_pool& blocking_pool() {
     static boost::asio::thread_pool pool(std::max(2U, std::thread::hardware_concurrency()));
     return pool;
+}
+
+namespace {
+/// One io_context on one thread, for async calls whose handler brings no executor.
+struct shared_io {
+    boost::asio::io_context ctx{1};
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
+        ctx.get_executor()};
+    std::thread thread{[this] { ctx.run(); }};
+    shared_io() = default;
+    shared_io(const shared_io&) = delete;
+    shared_io& operator=(const shared_io&) = delete;
+    ~shared_io() {
+        work.reset();
+        ctx.stop();
+        thread.join();
+    }
+};
+}  // namespace
+
+boost::asio::any_io_executor shared_io_executor() {
+    static shared_io io;
+    return io.ctx.get_executor();
 }
 
 void throw_circuit_open(std::chrono::milliseconds retry_in) {

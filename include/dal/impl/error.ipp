@@ -71,6 +71,8 @@ public:
             case client_errc::backend_unavailable: return "backend not available in this build";
             case client_errc::not_in_transaction: return "no transaction is open";
             case client_errc::feature_not_supported: return "feature not supported";
+            case client_errc::not_executed:
+                return "not executed: an earlier statement of the batch failed";
         }
         return "unknown dal client error " + std::to_string(ev);
     }
@@ -93,6 +95,7 @@ public:
             case client_errc::backend_unavailable:
             case client_errc::feature_not_supported: return errc::feature_not_supported;
             case client_errc::not_in_transaction: return errc::transaction_state;
+            case client_errc::not_executed: return errc::cancelled;
         }
         return {ev, *this};
     }

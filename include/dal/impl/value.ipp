@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include <dal/error.hpp>
@@ -73,6 +74,26 @@ bool parse_ymd(std::string_view s, std::size_t& p, date& out) noexcept {
     return out.ok();
 }
 
+/// "", "Z", or a UTC offset as servers print it: +HH, +HH:MM, +HH:MM:SS (PostgreSQL prints
+/// the session's TimeZone offset; historical zones have seconds). nullopt when malformed.
+std::optional<std::chrono::seconds> parse_utc_offset(std::string_view rest) noexcept {
+    if (rest.empty() || rest == "Z") return std::chrono::seconds{0};
+    if (rest[0] != '+' && rest[0] != '-') return std::nullopt;
+    const bool negative = rest[0] == '-';
+    std::size_t p = 1;
+    int hh = 0;
+    int mm = 0;
+    int ss = 0;
+    if (!digits(rest, p, 2, hh) || hh > 15) return std::nullopt;
+    if (p < rest.size() && (rest[p++] != ':' || !digits(rest, p, 2, mm) || mm > 59))
+        return std::nullopt;
+    if (p < rest.size() && (rest[p++] != ':' || !digits(rest, p, 2, ss) || ss > 59))
+        return std::nullopt;
+    if (p != rest.size()) return std::nullopt;
+    const std::chrono::seconds off{hh * 3600 + mm * 60 + ss};
+    return negative ? -off : off;
+}
+
 }  // namespace
 
 std::size_t format_date(date d, char* out) noexcept {
@@ -99,6 +120,28 @@ std::size_t format_timestamp(timestamp t, char* out) noexcept {
     *p++ = '.';
     put_digits(p, tod.subseconds().count(), 6);
     return static_cast<std::size_t>(p - out);
+}
+
+std::int64_t decimal_to_int64(const field_view& f) {
+    std::string_view s = f.bytes;
+    // "42.000" is whole; "42.5" is not and must not be rounded away.
+    if (const auto dot = s.find('.'); dot != std::string_view::npos) {
+        if (s.find_first_not_of('0', dot + 1) != std::string_view::npos)
+            throw_type_mismatch(client_errc::value_out_of_range, f.column_name(),
+                                "holds a decimal with a fraction, which an integer cannot hold");
+        s = s.substr(0, dot);
+    }
+    std::int64_t v = 0;
+    const char* first = s.data();
+    if (!s.empty() && s.front() == '+') ++first;
+    const auto [end, ec] = std::from_chars(first, s.data() + s.size(), v);
+    if (ec == std::errc::result_out_of_range)
+        throw_type_mismatch(client_errc::value_out_of_range, f.column_name(),
+                            "holds an integer that does not fit the C++ type");
+    if (ec != std::errc{} || end != s.data() + s.size() || s.empty())
+        throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
+                            "is not a whole number (NaN or infinite decimal)");
+    return v;
 }
 
 date parse_date(const field_view& f) {
@@ -137,14 +180,15 @@ timestamp parse_timestamp(const field_view& f) {
                 if (count == 0) p = s.size() + 1;  // "12:00:00." is malformed
             }
             const std::string_view rest = p <= s.size() ? s.substr(p) : std::string_view("?");
-            if (rest.empty() || rest == "Z" || rest == "+00" || rest == "+00:00")
+            const auto offset = parse_utc_offset(rest);
+            if (offset)
                 return timestamp{std::chrono::sys_days{d}} + std::chrono::hours{hh} +
                        std::chrono::minutes{mm} + std::chrono::seconds{ss} +
-                       std::chrono::microseconds{micros};
+                       std::chrono::microseconds{micros} - *offset;
         }
     }
     throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
-                        "is not a timestamp of the form YYYY-MM-DD HH:MM:SS[.ffffff] (UTC)");
+                        "is not a timestamp of the form YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM]]");
 }
 
 }  // namespace dal::detail
