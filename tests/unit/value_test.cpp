@@ -101,8 +101,15 @@ BOOST_AUTO_TEST_CASE(dates_and_timestamps) {
     BOOST_TEST((dal::from_field<dal::timestamp>(text("2024-01-02 03:04:05.1234567")) ==
                 base + 123456us));  // beyond microseconds: cut, as the servers store it
     BOOST_TEST((dal::from_field<dal::timestamp>(integer(0)) == dal::timestamp{}));
+    // A UTC offset, as PostgreSQL prints timestamptz in the session's zone, is applied.
+    BOOST_TEST((dal::from_field<dal::timestamp>(text("2024-01-02 05:04:05+02")) == base));
+    BOOST_TEST(
+        (dal::from_field<dal::timestamp>(text("2024-01-02 08:34:05.25+05:30")) == base + 250ms));
+    BOOST_TEST((dal::from_field<dal::timestamp>(text("2024-01-01 23:04:05-04:00")) == base));
+    BOOST_TEST((dal::from_field<dal::timestamp>(text("2024-01-02 03:23:37+00:19:32")) == base));
     for (const char* bad : {"2024-01-02 25:00:00", "2024-01-02 03:04", "2024-01-02 03:04:05.",
-                            "2024-01-02 03:04:05+02:00"})
+                            "2024-01-02 03:04:05+2:00", "2024-01-02 03:04:05+02:0",
+                            "2024-01-02 03:04:05+16", "2024-01-02 03:04:05 UTC"})
         BOOST_TEST(error_of([&] {
                        (void)dal::from_field<dal::timestamp>(text(bad));
                    }).find("is not a timestamp") != std::string::npos,

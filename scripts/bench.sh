@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Runs the benchmarks side by side, in one run, against the private test servers:
+#   - builds bench/ optimised (build/bench, Release),
+#   - starts the servers (scripts/test-servers.sh) unless DAL_BENCH_POSTGRES_URI is set,
+#   - runs each benchmark with repetitions and prints the median throughput ratios,
+#   - runs `pgbench -S -M prepared -c 1` against the same PostgreSQL and prints dal's ratio.
+# Usage: scripts/bench.sh [sqlite|postgres|translate]...   (default: all)
+# Record what it prints in docs/benchmarks.md with the date and the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+reps=${DAL_BENCH_REPETITIONS:-5}
+min_time=${DAL_BENCH_MIN_TIME:-1}
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(translate sqlite postgres)
+
+cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DDAL_BUILD_TESTS=OFF \
+  -DDAL_BUILD_EXAMPLES=OFF -DDAL_BUILD_BENCH=ON >/dev/null
+cmake --build build/bench -j2 >/dev/null
+
+started_servers=0
+cleanup() { if [ "$started_servers" = 1 ]; then scripts/test-servers.sh stop >/dev/null || true; fi; }
+trap cleanup EXIT
+
+# Median items/s of one benchmark from Google Benchmark's CSV output.
+median() {
+  awk -F, -v n="$2" '$1 == "\"" n "_median\"" || $1 == "\"" n "/real_time_median\"" { print $7 }' "$1"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+run() {  # run <binary> <csv>
+  "$root/build/bench/bench/$1" --benchmark_repetitions="$reps" \
+    --benchmark_min_time="$min_time" --benchmark_report_aggregates_only=true \
+    --benchmark_format=csv 2>/dev/null | grep '^"' > "$2" || true
+}
+
+echo "dal benchmarks: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
+tmp=$(mktemp -d)
+for t in "${targets[@]}"; do
+  case "$t" in
+    translate)
+      run dal_translate_bench "$tmp/translate.csv"
+      echo "--- translator (items/s, median of $reps)"; cut -d, -f1,7 "$tmp/translate.csv" ;;
+    sqlite)
+      run dal_sqlite_bench "$tmp/sqlite.csv"
+      echo "--- SQLite (items/s, median of $reps)"; cut -d, -f1,7 "$tmp/sqlite.csv" ;;
+    postgres)
+      if [ -z "${DAL_BENCH_POSTGRES_URI:-}" ]; then
+        if [ ! -f /tmp/dal-test-servers/env.sh ] || ! scripts/test-servers.sh status >/dev/null 2>&1; then
+          DAL_TEST_SERVERS=postgres scripts/test-servers.sh start >/dev/null
+          started_servers=1
+        fi
+        # shellcheck disable=SC1091
+        . /tmp/dal-test-servers/env.sh
+        export DAL_BENCH_POSTGRES_URI=$DAL_TEST_POSTGRES_URI
+      fi
+      run dal_postgres_bench "$tmp/pg.csv"
+      raw=$(median "$tmp/pg.csv" raw_select); sync=$(median "$tmp/pg.csv" dal_select_sync)
+      async=$(median "$tmp/pg.csv" dal_select_async)
+      seq=$(median "$tmp/pg.csv" dal_sequential_10); batch=$(median "$tmp/pg.csv" dal_batch_10)
+      echo "--- PostgreSQL primary-key SELECT (queries/s, median of $reps)"
+      echo "raw libpq prepared: $raw"
+      echo "dal sync:           $sync  ratio $(ratio "$sync" "$raw") (target >= 0.95)"
+      echo "dal async:          $async  ratio $(ratio "$async" "$raw") (target >= 0.90)"
+      echo "10 sequential:      $seq"
+      echo "batch of 10:        $batch  ratio $(ratio "$batch" "$seq") (target >= 3)"
+      # pgbench on the same server: its own table, its own select-only script, one client.
+      uri=$DAL_BENCH_POSTGRES_URI
+      export PGPASSWORD
+      PGPASSWORD=$(printf '%s' "$uri" | sed -E 's|^[a-z]+://[^:]+:([^@]+)@.*|\1|')
+      pg_host=$(printf '%s' "$uri" | sed -E 's|^[a-z]+://[^@]+@([^:/]+).*|\1|')
+      pg_port=$(printf '%s' "$uri" | sed -E 's|^[a-z]+://[^@]+@[^:]+:([0-9]+).*|\1|')
+      pg_user=$(printf '%s' "$uri" | sed -E 's|^[a-z]+://([^:]+):.*|\1|')
+      pg_db=$(printf '%s' "$uri" | sed -E 's|^.*/([^/?]+)(\?.*)?$|\1|')
+      pgbench -h "$pg_host" -p "$pg_port" -U "$pg_user" -i -s 1 -q "$pg_db" >/dev/null 2>&1
+      tps=$(pgbench -h "$pg_host" -p "$pg_port" -U "$pg_user" -S -M prepared -c 1 -T 10 "$pg_db" 2>/dev/null |
+            sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+      echo "pgbench -S -M prepared -c 1: $tps tps; dal sync / pgbench = $(ratio "$sync" "$tps")" ;;
+    *) echo "unknown benchmark: $t (sqlite, postgres, translate)" >&2; exit 2 ;;
+  esac
+done
+rm -rf "$tmp"
