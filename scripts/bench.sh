@@ -9,8 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-reps=${DAL_BENCH_REPETITIONS:-5}
-min_time=${DAL_BENCH_MIN_TIME:-1}
+reps=${DAL_BENCH_REPETITIONS:-10}
+min_time=${DAL_BENCH_MIN_TIME:-0.3}
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(translate sqlite postgres)
 
@@ -31,6 +31,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 run() {  # run <binary> <csv>
   "$root/build/bench/bench/$1" --benchmark_repetitions="$reps" \
     --benchmark_min_time="$min_time" --benchmark_report_aggregates_only=true \
+    --benchmark_enable_random_interleaving=true \
     --benchmark_format=csv 2>/dev/null | grep '^"' > "$2" || true
 }
 

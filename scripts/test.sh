@@ -35,11 +35,13 @@ build_and_test() {
   step "clang: build" cmake --build build/clang -j2
   step "clang: test" run_ctest --test-dir build/clang --output-on-failure -j2 -L 'unit|compile_fail|fuzz'
   # 3. ThreadSanitizer over the concurrent parts: the SQLite connection suite (threads sharing
-  #    one file, async operations on the worker pool, cancel from another thread).
+  #    one file, async operations on the worker pool, cancel from another thread) and the
+  #    PostgreSQL suite (cancel from another thread, deadline timers and cancel requests on
+  #    workers, many connections on one io_context).
   step "tsan: configure" cmake -S . -B build/tsan -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAL_SANITIZE=thread -DDAL_BUILD_EXAMPLES=OFF -DDAL_BUILD_BENCH=OFF
-  step "tsan: build" cmake --build build/tsan -j2 --target dal_sqlite_tests
-  step "tsan: test" run_ctest --test-dir build/tsan --output-on-failure -L sqlite
+  step "tsan: build" cmake --build build/tsan -j2 --target dal_sqlite_tests dal_postgres_tests
+  step "tsan: test" run_ctest --test-dir build/tsan --output-on-failure -L 'sqlite|postgres'
   # 4. clang-format and clang-tidy over every translation unit of the clang build.
   step "lint" bash scripts/lint.sh build/clang
 }

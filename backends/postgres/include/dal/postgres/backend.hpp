@@ -40,6 +40,7 @@
 #include <libpq-fe.h>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -237,12 +238,26 @@ public:
     boost::asio::awaitable<std::uint64_t> async_execute(statement& st,
                                                         std::span<const param_ref> params,
                                                         deadline d, Handler& on_row) {
-        co_await async_start_statement(st, params, d);
-        const deadline_timer guard(*this, d);
-        co_await async_flush();
+        attach_socket(co_await boost::asio::this_coro::executor);
+        check_params(st, params);
+        if (setup_needed(d)) co_await async_run_simple(pending_sql(d));
+        current_sql_ = st.sql_;
+        begin_wait(d);
+        send(st, params);
+        const watch guard(*this, d);
+        if (PQflush(conn_.get()) != 0) co_await async_flush();
         results_state rs;
-        while (result_ptr r = co_await async_next_result())
+        while (true) {
+            while (PQisBusy(conn_.get()) != 0) {
+                auto [ec] =
+                    co_await socket_->async_wait(boost::asio::posix::descriptor_base::wait_read,
+                                                 boost::asio::as_tuple(boost::asio::use_awaitable));
+                after_wait(ec);
+            }
+            result_ptr r(PQgetResult(conn_.get()));
+            if (!r) break;
             consume(r, on_row, rs);
+        }
         co_return finish(rs);
     }
 
@@ -306,24 +321,28 @@ private:
         void operator()(const Row& /*row*/) const noexcept {}
     };
 
-    /// Arms the client-side deadline of an async statement for its lifetime: cancel request
-    /// at the deadline (sent from a worker thread), give up after the grace period.
-    class deadline_timer {
+    /// The client-side deadline of async statements: one timer per session, armed for the
+    /// running statement and cancelled when it ends (a pending timer would keep the caller's
+    /// io_context from running out of work). At the deadline a worker thread sends the cancel
+    /// request (PQcancel blocks); after the grace period the wait is abandoned.
+    struct watchdog {
+        session* owner = nullptr;  ///< null once the session is gone
+        std::optional<boost::asio::steady_timer> timer;
+        deadline armed_for = deadline::max();
+    };
+    /// Sets the running statement's deadline for its lifetime.
+    class watch {
     public:
-        deadline_timer(session& s, deadline d);
-        deadline_timer(const deadline_timer&) = delete;
-        deadline_timer& operator=(const deadline_timer&) = delete;
-        ~deadline_timer();
+        watch(session& s, deadline d);
+        watch(const watch&) = delete;
+        watch& operator=(const watch&) = delete;
+        ~watch();
 
     private:
-        struct state {
-            std::mutex mutex;
-            session* owner = nullptr;  ///< null once the statement is over
-            std::optional<boost::asio::steady_timer> timer;
-        };
-        static void arm(const std::shared_ptr<state>& st, deadline d);
-        std::shared_ptr<state> state_;
+        session& s_;
     };
+    static void arm(const std::shared_ptr<watchdog>& w, deadline d);
+    void on_watchdog();
 
     template <class Handler>
     void consume(result_ptr& r, Handler& on_row, results_state& rs) {
@@ -384,14 +403,13 @@ private:
     void after_connect();
     [[nodiscard]] std::string setup_sql() const;
 
-    boost::asio::awaitable<void> attach_socket();
-    boost::asio::awaitable<void> async_wait(bool write);
+    [[nodiscard]] bool setup_needed(deadline d) const;
+    void attach_socket(const executor_type& ex);
+    /// After a socket wait: reads what arrived, or fails (server gone, deadline given up).
+    void after_wait(const boost::system::error_code& ec);
     boost::asio::awaitable<void> async_flush();
     boost::asio::awaitable<result_ptr> async_next_result();
     boost::asio::awaitable<std::string> async_run_simple(std::string sql);
-    boost::asio::awaitable<void> async_start_statement(statement& st,
-                                                       std::span<const param_ref> params,
-                                                       deadline d);
 
     std::unique_ptr<PGconn, detail::conn_deleter> conn_;
     std::shared_ptr<detail::cancel_handle> cancel_;
@@ -404,8 +422,11 @@ private:
     /// The server's statement_timeout now (ms; 0: none known) and the configured one.
     std::int64_t server_timeout_ = 0;
     std::int64_t configured_timeout_ = 0;
-    std::string target_;       ///< "hosts (port ...), database ..." for messages
-    std::string current_sql_;  ///< for error messages (redacted when reported)
+    std::string target_;  ///< "hosts (port ...), database ..." for messages
+    /// The running statement's SQL, for error messages (redacted when reported): a view of
+    /// the statement's text, or of `simple_sql_` for the session's own commands.
+    std::string_view current_sql_;
+    std::string simple_sql_;
 
     // Why the running statement was cancelled (reported as timeout or cancelled).
     enum class stop_reason : std::uint8_t { none, deadline, user };
@@ -425,6 +446,8 @@ private:
     std::vector<std::string> scratch_;
 
     std::optional<boost::asio::posix::stream_descriptor> socket_;
+    std::shared_ptr<watchdog> watchdog_;
+    deadline active_deadline_ = deadline::max();  ///< of the running async statement
     std::string server_version_;
 };
 

@@ -12,6 +12,7 @@
 #include <limits>
 #include <string>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -335,6 +336,12 @@ std::string session::setup_sql() const {
 }
 
 void session::close() noexcept {
+    if (watchdog_) {
+        watchdog_->owner = nullptr;
+        watchdog_->timer->cancel();
+        watchdog_.reset();
+    }
+    active_deadline_ = deadline::max();
     if (socket_) {
         socket_->release();  // libpq owns the descriptor
         socket_.reset();
@@ -451,6 +458,7 @@ statement session::prepare(std::string_view sql) {
     while (result_ptr r = next_result_blocking())
         consume(r, ignore, rs);
     check(rs);
+    current_sql_ = {};  // `text` is going away
     return statement(std::move(name), text, generation_, graveyard_);
 }
 
@@ -461,7 +469,7 @@ std::string session::pending_sql(deadline d) {
     graveyard_->clear();
     // Raise the server's limit when this call asks for more than it allows (never lower it:
     // the client-side deadline enforces shorter limits without a round trip).
-    if (server_timeout_ > 0) {
+    if (server_timeout_ > 0 && server_timeout_ != std::numeric_limits<std::int64_t>::max()) {
         std::int64_t wanted = 0;
         if (d != deadline::max()) {
             const auto left = std::chrono::ceil<std::chrono::milliseconds>(d - clock::now());
@@ -479,6 +487,7 @@ std::string session::pending_sql(deadline d) {
 }
 
 void session::describe_params(statement& st) {
+    current_sql_ = st.sql_;
     begin_wait(default_deadline());
     if (PQsendDescribePrepared(conn_.get(), st.name_.c_str()) == 0)
         fail_connection(trimmed(PQerrorMessage(conn_.get())));
@@ -603,7 +612,7 @@ void session::send(statement& st, std::span<const param_ref> params) {
 void session::start_statement(statement& st, std::span<const param_ref> params, deadline d) {
     require_open();
     check_params(st, params);
-    if (!graveyard_->empty() || server_timeout_ > 0) {
+    if (setup_needed(d)) {
         if (const std::string pre = pending_sql(d); !pre.empty()) run_simple(pre);
     }
     current_sql_ = st.sql_;
@@ -710,9 +719,10 @@ void session::fail_connection(std::string_view what) {
 
 std::string session::run_simple(std::string_view sql) {
     require_open();
-    current_sql_ = std::string(sql);
+    simple_sql_ = std::string(sql);
+    current_sql_ = simple_sql_;
     begin_wait(default_deadline());
-    if (PQsendQuery(conn_.get(), current_sql_.c_str()) == 0)
+    if (PQsendQuery(conn_.get(), simple_sql_.c_str()) == 0)
         fail_connection(trimmed(PQerrorMessage(conn_.get())));
     flush_blocking();
     results_state rs;
@@ -762,7 +772,7 @@ void session::enter_pipeline(std::span<statement* const> statements,
     require_open();
     for (std::size_t k = 0; k < statements.size(); ++k)
         check_params(*statements[k], params[k]);
-    if (!graveyard_->empty() || server_timeout_ > 0) {
+    if (setup_needed(d)) {
         if (const std::string pre = pending_sql(d); !pre.empty()) run_simple(pre);
     }
     begin_wait(d);
@@ -806,67 +816,97 @@ pipeline_outcome session::outcome_of(results_state& rs, const statement& st) {
 
 // ---- async ----------------------------------------------------------------------------------
 
-session::deadline_timer::deadline_timer(session& s, deadline d) {
-    if (d == deadline::max() || !s.socket_) return;
-    state_ = std::make_shared<state>();
-    state_->owner = &s;
-    state_->timer.emplace(s.socket_->get_executor());
-    arm(state_, d);
+session::watch::watch(session& s, deadline d) : s_(s) {
+    s.active_deadline_ = d;
+    if (d == deadline::max()) return;
+    const auto ex = s.socket_->get_executor();
+    if (!s.watchdog_ ||
+        &boost::asio::query(s.watchdog_->timer->get_executor(), boost::asio::execution::context) !=
+            &boost::asio::query(ex, boost::asio::execution::context)) {
+        if (s.watchdog_) {
+            s.watchdog_->owner = nullptr;
+            s.watchdog_->timer->cancel();
+        }
+        s.watchdog_ = std::make_shared<watchdog>();
+        s.watchdog_->owner = &s;
+        s.watchdog_->timer.emplace(ex);
+    }
+    if (s.watchdog_->armed_for > d) arm(s.watchdog_, d);
 }
 
-void session::deadline_timer::arm(const std::shared_ptr<state>& st, deadline d) {
-    st->timer->expires_at(d);
-    st->timer->async_wait([st](const boost::system::error_code& ec) {
-        const std::lock_guard lock(st->mutex);
-        if (ec || st->owner == nullptr) return;
-        session& s = *st->owner;
-        if (!s.cancel_sent_) {
-            // First expiry: ask the server to cancel, off the event loop (PQcancel blocks).
-            s.cancel_sent_ = true;
-            if (s.stop_.load() == stop_reason::none) s.stop_.store(stop_reason::deadline);
-            boost::asio::post(dal::detail::blocking_pool(), [key = s.cancel_] { key->send(); });
-            arm(st, clock::now() + s.cancel_grace_);
-        } else if (s.socket_) {
-            // The server ignored the cancel: stop waiting for it.
-            s.give_up_ = true;
-            s.socket_->cancel();
-        }
+session::watch::~watch() {
+    s_.active_deadline_ = deadline::max();
+    if (s_.watchdog_ && s_.watchdog_->armed_for != deadline::max()) {
+        s_.watchdog_->armed_for = deadline::max();
+        s_.watchdog_->timer->cancel();
+    }
+}
+
+void session::arm(const std::shared_ptr<watchdog>& w, deadline d) {
+    w->armed_for = d;
+    w->timer->expires_at(d);
+    w->timer->async_wait([w](const boost::system::error_code& ec) {
+        if (ec || w->owner == nullptr) return;  // re-armed, cancelled, or session gone
+        w->armed_for = deadline::max();
+        w->owner->on_watchdog();
     });
 }
 
-session::deadline_timer::~deadline_timer() {
-    if (!state_) return;
-    const std::lock_guard lock(state_->mutex);
-    state_->owner = nullptr;
-    state_->timer->cancel();
+void session::on_watchdog() {
+    if (active_deadline_ == deadline::max()) return;  // idle: stay unarmed
+    const auto now = clock::now();
+    if (now < active_deadline_) {
+        arm(watchdog_, active_deadline_);  // a later statement's deadline
+        return;
+    }
+    if (!cancel_sent_) {
+        // The deadline passed: ask the server to cancel, off the event loop (PQcancel blocks).
+        cancel_sent_ = true;
+        if (stop_.load() == stop_reason::none) stop_.store(stop_reason::deadline);
+        boost::asio::post(dal::detail::blocking_pool(), [key = cancel_] { key->send(); });
+        active_deadline_ = now + cancel_grace_;
+        arm(watchdog_, active_deadline_);
+    } else if (socket_) {
+        give_up_ = true;  // the server ignored the cancel: stop waiting for it
+        socket_->cancel();
+    }
 }
 
-boost::asio::awaitable<void> session::attach_socket() {
+bool session::setup_needed(deadline d) const {
+    if (!graveyard_->empty()) return true;
+    if (server_timeout_ <= 0 || server_timeout_ == std::numeric_limits<std::int64_t>::max())
+        return false;
+    if (d == deadline::max()) return true;
+    return d - clock::now() > std::chrono::milliseconds{server_timeout_ - 1000};
+}
+
+void session::attach_socket(const executor_type& ex) {
     require_open();
-    auto ex = co_await boost::asio::this_coro::executor;
     const int fd = PQsocket(conn_.get());
-    if (!socket_ || socket_->native_handle() != fd || socket_->get_executor() != ex) {
+    // The same execution context (io_context) means the same reactor: the descriptor stays
+    // registered. Executors themselves may differ in properties (work tracking) per call.
+    if (!socket_ || socket_->native_handle() != fd ||
+        &boost::asio::query(socket_->get_executor(), boost::asio::execution::context) !=
+            &boost::asio::query(ex, boost::asio::execution::context)) {
         if (socket_) socket_->release();
         socket_.reset();
         socket_.emplace(ex, fd);
     }
 }
 
-boost::asio::awaitable<void> session::async_wait(bool write) {
-    try {
-        co_await socket_->async_wait(write ? boost::asio::posix::descriptor_base::wait_write
-                                           : boost::asio::posix::descriptor_base::wait_read,
-                                     boost::asio::use_awaitable);
-    } catch (const boost::system::system_error& e) {
-        if (give_up_) {
-            close();
-            throw timeout_error(
-                "the statement ran past its deadline and the server did not answer the cancel "
-                "request within " +
-                std::to_string(cancel_grace_.count()) + " ms; the connection was closed");
-        }
-        fail_connection(std::string("waiting for the server failed: ") + e.what());
+void session::after_wait(const boost::system::error_code& ec) {
+    if (!ec) {
+        consume_input();
+        return;
     }
+    if (give_up_) {
+        close();
+        throw timeout_error(
+            "the statement ran past its deadline and the server did not answer the cancel "
+            "request within " +
+            std::to_string(cancel_grace_.count()) + " ms; the connection was closed");
+    }
+    fail_connection("waiting for the server failed: " + ec.message());
 }
 
 boost::asio::awaitable<void> session::async_flush() {
@@ -874,25 +914,28 @@ boost::asio::awaitable<void> session::async_flush() {
         const int rc = PQflush(conn_.get());
         if (rc == 0) co_return;
         if (rc < 0) fail_connection(trimmed(PQerrorMessage(conn_.get())));
-        co_await async_wait(true);
-        consume_input();
+        auto [ec] = co_await socket_->async_wait(boost::asio::posix::descriptor_base::wait_write,
+                                                 boost::asio::as_tuple(boost::asio::use_awaitable));
+        after_wait(ec);
     }
 }
 
 boost::asio::awaitable<result_ptr> session::async_next_result() {
     while (PQisBusy(conn_.get()) != 0) {
-        co_await async_wait(false);
-        consume_input();
+        auto [ec] = co_await socket_->async_wait(boost::asio::posix::descriptor_base::wait_read,
+                                                 boost::asio::as_tuple(boost::asio::use_awaitable));
+        after_wait(ec);
     }
     co_return result_ptr(PQgetResult(conn_.get()));
 }
 
 boost::asio::awaitable<std::string> session::async_run_simple(std::string sql) {
-    co_await attach_socket();
-    current_sql_ = sql;
+    attach_socket(co_await boost::asio::this_coro::executor);
+    simple_sql_ = std::move(sql);
+    current_sql_ = simple_sql_;
     begin_wait(default_deadline());
-    const deadline_timer guard(*this, wait_until_);
-    if (PQsendQuery(conn_.get(), current_sql_.c_str()) == 0)
+    const watch guard(*this, wait_until_);
+    if (PQsendQuery(conn_.get(), simple_sql_.c_str()) == 0)
         fail_connection(trimmed(PQerrorMessage(conn_.get())));
     co_await async_flush();
     results_state rs;
@@ -903,29 +946,13 @@ boost::asio::awaitable<std::string> session::async_run_simple(std::string sql) {
     co_return rs.tag;
 }
 
-boost::asio::awaitable<void> session::async_start_statement(statement& st,
-                                                            std::span<const param_ref> params,
-                                                            deadline d) {
-    co_await attach_socket();
-    // Binding checks that need the server (a blob's parameter type) use the blocking path
-    // once per statement; everything per call stays on the event loop.
-    check_params(st, params);
-    if (!graveyard_->empty() || server_timeout_ > 0) {
-        if (std::string pre = pending_sql(d); !pre.empty())
-            co_await async_run_simple(std::move(pre));
-    }
-    current_sql_ = st.sql_;
-    begin_wait(d);
-    send(st, params);
-}
-
 boost::asio::awaitable<statement> session::async_prepare(std::string sql) {
     if (!named_) co_return statement({}, std::move(sql), generation_, graveyard_);
-    co_await attach_socket();
+    attach_socket(co_await boost::asio::this_coro::executor);
     std::string name = "dal_" + std::to_string(++next_name_);
     current_sql_ = sql;
     begin_wait(default_deadline());
-    const deadline_timer guard(*this, wait_until_);
+    const watch guard(*this, wait_until_);
     if (PQsendPrepare(conn_.get(), name.c_str(), sql.c_str(), 0, nullptr) == 0)
         fail_connection(trimmed(PQerrorMessage(conn_.get())));
     co_await async_flush();
@@ -934,6 +961,7 @@ boost::asio::awaitable<statement> session::async_prepare(std::string sql) {
     while (result_ptr r = co_await async_next_result())
         consume(r, ignore, rs);
     check(rs);
+    current_sql_ = {};  // `sql` is moved away
     co_return statement(std::move(name), std::move(sql), generation_, graveyard_);
 }
 
