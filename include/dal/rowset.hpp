@@ -119,7 +119,8 @@ public:
         for (std::size_t k = 0; k < cells_.size(); ++k)
             if (cells_[k].type == field_view::kind::text ||
                 cells_[k].type == field_view::kind::binary ||
-                cells_[k].type == field_view::kind::decimal)
+                cells_[k].type == field_view::kind::decimal ||
+                cells_[k].type == field_view::kind::array)
                 cells_[k].bytes = std::string_view(arena_).substr(offsets_[k], pending_[k]);
         pending_.clear();
         offsets_.clear();

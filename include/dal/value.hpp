@@ -58,8 +58,13 @@ struct field_view {
     /// `decimal`: an exact number (SQL NUMERIC/DECIMAL) as its decimal text in `bytes`. It
     /// reads into integers when it is a whole number in range, into std::string or
     /// dal::decimal, and never silently through a double.
-    enum class kind : std::uint8_t { null, int64, float64, text, binary, decimal };
+    /// `array`: a one-dimensional SQL array in PostgreSQL's text form (`{1,2,NULL}`) in
+    /// `bytes`, its elements' kind in `element`; it reads into std::vector<T> (or the text).
+    enum class kind : std::uint8_t { null, int64, float64, text, binary, decimal, array };
+    /// How array elements are decoded (for kind::array).
+    enum class element_kind : std::uint8_t { text, integer, floating, boolean, decimal };
     kind type = kind::null;
+    element_kind element = element_kind::text;
     std::int64_t i = 0;
     double d = 0;
     std::string_view bytes;  ///< text or blob bytes
@@ -81,6 +86,16 @@ namespace detail {
                                       std::string_view what);
 /// A whole decimal ("-42", "42.000") as an integer; errors name the column.
 std::int64_t decimal_to_int64(const field_view& f);
+
+/// Calls `each(context, element)` for every element of a kind::array field, in order; NULL
+/// elements come as kind::null. Multi-dimensional arrays are an error naming the column.
+void for_each_array_element(const field_view& f, void* context,
+                            void (*each)(void* context, const field_view& element));
+
+template <class T>
+inline constexpr bool is_vector_v = false;
+template <class T, class A>
+inline constexpr bool is_vector_v<std::vector<T, A>> = !std::is_same_v<T, std::byte>;
 
 /// SQL DATE and TIMESTAMP as text, the form SQLite's date functions use and PostgreSQL and
 /// MySQL accept: "YYYY-MM-DD" and "YYYY-MM-DD HH:MM:SS.ffffff" (UTC). `out` needs 32 bytes.
@@ -219,6 +234,19 @@ template <class T>
         return T(from_field<typename T::value_type>(f));
     } else if constexpr (custom_value<T>) {
         return type_traits<T>::from_db(from_field<typename type_traits<T>::db_type>(f));
+    } else if constexpr (detail::is_vector_v<T>) {
+        // An SQL array, element by element with the same strict rules.
+        if (f.type == K::null)
+            detail::throw_type_mismatch(client_errc::null_value, f.column_name(),
+                                        "is NULL: read it into a std::optional");
+        if (f.type != K::array)
+            detail::throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
+                                        "is not an array");
+        T out;
+        detail::for_each_array_element(f, &out, [](void* ctx, const field_view& e) {
+            static_cast<T*>(ctx)->push_back(from_field<typename T::value_type>(e));
+        });
+        return out;
     } else {
         static_assert(readable<T>, "dal: this type cannot be read from a column");
         if (f.type == K::null)
@@ -260,7 +288,7 @@ template <class T>
             detail::throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
                                         "is not a number");
         } else if constexpr (std::is_same_v<T, std::string>) {
-            if (f.type != K::text && f.type != K::decimal)
+            if (f.type != K::text && f.type != K::decimal && f.type != K::array)
                 detail::throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
                                             "is not text");
             return std::string(f.bytes);

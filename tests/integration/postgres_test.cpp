@@ -227,6 +227,40 @@ BOOST_AUTO_TEST_CASE(dates_times_uuid_json_arrays) {
     BOOST_TEST(db.query_one<std::string>("SELECT '{\"a\": 1}'::jsonb"_sql).value() == "{\"a\": 1}");
     BOOST_TEST(db.query_one<std::string>("SELECT ARRAY[1, 2, NULL]::int4[]"_sql).value() ==
                "{1,2,NULL}");
+    // Arrays read into vectors, element by element with the same strict rules.
+    BOOST_TEST(
+        (db.query_one<std::vector<std::optional<int>>>("SELECT ARRAY[1, 2, NULL]::int4[]"_sql)
+             .value() == std::vector<std::optional<int>>{1, 2, std::nullopt}));
+    BOOST_TEST(
+        (db.query_one<std::vector<std::string>>(
+               "SELECT ARRAY['a', 'b,c', 'd\"e', 'NULL', '', 'back\\slash']"_sql)
+             .value() == std::vector<std::string>{"a", "b,c", "d\"e", "NULL", "", "back\\slash"}));
+    BOOST_TEST((db.query_one<std::vector<double>>("SELECT ARRAY[1.5, -2]::float8[]"_sql).value() ==
+                std::vector<double>{1.5, -2}));
+    BOOST_TEST((db.query_one<std::vector<bool>>("SELECT ARRAY[true, false]"_sql).value() ==
+                std::vector<bool>{true, false}));
+    BOOST_TEST(
+        (db.query_one<std::vector<std::int64_t>>("SELECT '{}'::int8[]"_sql).value().empty()));
+    BOOST_TEST(
+        (db.query_one<std::vector<dal::decimal>>("SELECT ARRAY[1.10, 2]::numeric[]"_sql).value() ==
+         std::vector<dal::decimal>{dal::decimal("1.10"), dal::decimal("2")}));
+    BOOST_TEST(
+        (db.query_one<std::vector<dal::timestamp>>("SELECT ARRAY[?::timestamptz]"_sql, t).value() ==
+         std::vector<dal::timestamp>{t}));
+    BOOST_TEST((db.query_one<std::vector<int>>("SELECT '[0:1]={7,8}'::int4[]"_sql).value() ==
+                std::vector<int>{7, 8}));
+    const dal::error null_element =
+        expect_error([&] { (void)db.query_one<std::vector<int>>("SELECT ARRAY[1, NULL]"_sql); });
+    BOOST_TEST((null_element.code() == dal::errc::type_mismatch));
+    const dal::error nested = expect_error(
+        [&] { (void)db.query_one<std::vector<int>>("SELECT ARRAY[[1, 2], [3, 4]]"_sql); });
+    BOOST_TEST(std::string(nested.what()).find("multi-dimensional") != std::string::npos);
+    const dal::error not_array =
+        expect_error([&] { (void)db.query_one<std::vector<int>>("SELECT 'x'::text"_sql); });
+    BOOST_TEST(std::string(not_array.what()).find("not an array") != std::string::npos);
+    const dal::error narrow = expect_error(
+        [&] { (void)db.query_one<std::vector<std::int8_t>>("SELECT ARRAY[1, 1000]"_sql); });
+    BOOST_TEST((narrow.code() == dal::errc::type_mismatch));
     const dal::error infinite =
         expect_error([&] { (void)db.query_one<dal::date>("SELECT 'infinity'::date"_sql); });
     BOOST_TEST((infinite.code() == dal::errc::type_mismatch));

@@ -122,6 +122,28 @@ BOOST_AUTO_TEST_CASE(dates_and_timestamps) {
     BOOST_TEST(std::string(buf, m) == "-0044-03-15");
 }
 
+BOOST_AUTO_TEST_CASE(arrays_read_into_vectors) {
+    dal::field_view f;
+    f.type = K::array;
+    f.column = "a";
+    f.element = dal::field_view::element_kind::integer;
+    f.bytes = "{1,-2,NULL}";
+    BOOST_TEST((dal::from_field<std::vector<std::optional<int>>>(f) ==
+                std::vector<std::optional<int>>{1, -2, std::nullopt}));
+    BOOST_TEST(dal::from_field<std::string>(f) == "{1,-2,NULL}");  // the text, too
+    BOOST_TEST(error_of([&] { (void)dal::from_field<std::vector<int>>(f); }).find("'a'") !=
+               std::string::npos);
+    f.element = dal::field_view::element_kind::text;
+    f.bytes = R"({"x,y","q\"uote",plain,"NULL"})";
+    BOOST_TEST((dal::from_field<std::vector<std::string>>(f) ==
+                std::vector<std::string>{"x,y", "q\"uote", "plain", "NULL"}));
+    for (const char* bad : {"1,2", "{1,2", "{\"open}", "{{1},{2}}", "{1,}", "{\"a\"b}"}) {
+        f.bytes = bad;
+        BOOST_TEST(!error_of([&] { (void)dal::from_field<std::vector<std::string>>(f); }).empty(),
+                   bad);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(params) {
     BOOST_TEST(static_cast<int>(dal::to_param(std::int8_t{-1}).type) ==
                static_cast<int>(dal::param_ref::kind::int64));

@@ -144,6 +144,81 @@ std::int64_t decimal_to_int64(const field_view& f) {
     return v;
 }
 
+void for_each_array_element(const field_view& f, void* context,
+                            void (*each)(void* context, const field_view& element)) {
+    std::string_view s = f.bytes;
+    // "[1:3]={...}": explicit bounds are dropped; the elements come in order.
+    if (!s.empty() && s.front() == '[') {
+        const auto eq = s.find('=');
+        s = eq == std::string_view::npos ? std::string_view() : s.substr(eq + 1);
+    }
+    const auto malformed = [&](std::string_view what) {
+        throw_type_mismatch(client_errc::type_mismatch, f.column_name(), what);
+    };
+    if (s.size() < 2 || s.front() != '{' || s.back() != '}')
+        malformed("is not an array in the form {a,b,...}");
+    s = s.substr(1, s.size() - 2);
+    std::string unescaped;
+    field_view e;
+    e.name_of = f.name_of;
+    e.source = f.source;
+    e.index = f.index;
+    e.column = f.column;
+    std::size_t p = 0;
+    while (p < s.size()) {
+        if (s[p] == '{')
+            malformed("is a multi-dimensional array: read it as std::string, or unnest it in SQL");
+        std::string_view text;
+        bool quoted = false;
+        if (s[p] == '"') {
+            quoted = true;
+            unescaped.clear();
+            ++p;
+            while (p < s.size() && s[p] != '"') {
+                if (s[p] == '\\' && p + 1 < s.size()) ++p;
+                unescaped.push_back(s[p++]);
+            }
+            if (p >= s.size()) malformed("is an array with an unterminated quoted element");
+            ++p;  // closing quote
+            text = unescaped;
+        } else {
+            const auto end = s.find(',', p);
+            text = s.substr(p, end == std::string_view::npos ? std::string_view::npos : end - p);
+            p += text.size();
+        }
+        if (p < s.size()) {
+            if (s[p] != ',') malformed("is an array with text after a quoted element");
+            ++p;
+            if (p == s.size()) malformed("is an array with an empty last element");
+        }
+        e.bytes = text;
+        e.type = field_view::kind::text;
+        if (!quoted && text == "NULL") {
+            e.type = field_view::kind::null;
+        } else {
+            switch (f.element) {
+                case field_view::element_kind::integer:
+                    if (std::from_chars(text.data(), text.data() + text.size(), e.i).ec ==
+                        std::errc{})
+                        e.type = field_view::kind::int64;
+                    break;
+                case field_view::element_kind::floating:
+                    if (std::from_chars(text.data(), text.data() + text.size(), e.d).ec ==
+                        std::errc{})
+                        e.type = field_view::kind::float64;
+                    break;
+                case field_view::element_kind::boolean:
+                    e.type = field_view::kind::int64;
+                    e.i = text == "t" || text == "true" ? 1 : 0;
+                    break;
+                case field_view::element_kind::decimal: e.type = field_view::kind::decimal; break;
+                case field_view::element_kind::text: break;
+            }
+        }
+        each(context, e);
+    }
+}
+
 date parse_date(const field_view& f) {
     if (f.type == field_view::kind::text) {
         std::size_t p = 0;

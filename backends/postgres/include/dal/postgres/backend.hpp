@@ -133,7 +133,19 @@ private:
 };
 
 /// How a column's text is turned into a field_view (decided once per result).
-enum class column_decoder : std::uint8_t { text, integer, floating, boolean, bytea, decimal };
+enum class column_decoder : std::uint8_t {
+    text,
+    integer,
+    floating,
+    boolean,
+    bytea,
+    decimal,
+    array_text,
+    array_integer,
+    array_floating,
+    array_boolean,
+    array_decimal
+};
 
 /// The current row of a result (valid inside the row handler only).
 class row {
@@ -173,6 +185,13 @@ public:
                 f.bytes = decode_bytea(f.bytes, scratch_[i]);
                 break;
             case column_decoder::text: break;
+            case column_decoder::array_text: array(f, field_view::element_kind::text); break;
+            case column_decoder::array_integer: array(f, field_view::element_kind::integer); break;
+            case column_decoder::array_floating:
+                array(f, field_view::element_kind::floating);
+                break;
+            case column_decoder::array_boolean: array(f, field_view::element_kind::boolean); break;
+            case column_decoder::array_decimal: array(f, field_view::element_kind::decimal); break;
         }
         return f;
     }
@@ -181,6 +200,10 @@ private:
     static std::string_view name_of(const void* res, std::size_t i) noexcept {
         const char* n = PQfname(static_cast<const PGresult*>(res), static_cast<int>(i));
         return n != nullptr ? std::string_view(n) : std::string_view();
+    }
+    static void array(field_view& f, field_view::element_kind element) noexcept {
+        f.type = field_view::kind::array;
+        f.element = element;
     }
     /// bytea's hex output ("\x0a1b") into bytes; kept in the column's scratch buffer.
     static std::string_view decode_bytea(std::string_view hex, std::string& out) noexcept;

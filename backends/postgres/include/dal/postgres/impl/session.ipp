@@ -126,6 +126,27 @@ column_decoder decoder_for(Oid type) noexcept {
             return column_decoder::floating;
         case 1700: return column_decoder::decimal;  // numeric
         case bytea_oid: return column_decoder::bytea;
+        case 1005:  // int2[]
+        case 1007:  // int4[]
+        case 1016:  // int8[]
+        case 1028:  // oid[]
+            return column_decoder::array_integer;
+        case 1021:  // float4[]
+        case 1022:  // float8[]
+            return column_decoder::array_floating;
+        case 1000: return column_decoder::array_boolean;  // bool[]
+        case 1231: return column_decoder::array_decimal;  // numeric[]
+        case 1009:                                        // text[]
+        case 1015:                                        // varchar[]
+        case 1014:                                        // bpchar[]
+        case 1003:                                        // name[]
+        case 2951:                                        // uuid[]
+        case 1182:                                        // date[]
+        case 1115:                                        // timestamp[]
+        case 1185:                                        // timestamptz[]
+        case 199:                                         // json[]
+        case 3807:                                        // jsonb[]
+            return column_decoder::array_text;
         default: return column_decoder::text;
     }
 }
