@@ -26,6 +26,9 @@ trap cleanup EXIT
 median() {
   awk -F, -v n="$2" '$1 == "\"" n "_median\"" || $1 == "\"" n "/real_time_median\"" { print $7 }' "$1"
 }
+median_time() {
+  awk -F, -v n="$2" '$1 == "\"" n "_median\"" { print $3 }' "$1"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 run() {  # run <binary> <csv>
@@ -44,7 +47,13 @@ for t in "${targets[@]}"; do
       echo "--- translator (items/s, median of $reps)"; cut -d, -f1,7 "$tmp/translate.csv" ;;
     sqlite)
       run dal_sqlite_bench "$tmp/sqlite.csv"
-      echo "--- SQLite (items/s, median of $reps)"; cut -d, -f1,7 "$tmp/sqlite.csv" ;;
+      echo "--- SQLite (median ns per operation of $reps; ratio = dal throughput / raw)"
+      for pair in "raw_select/0 dal_select/0 SELECT-file" "raw_select/1 dal_select/1 SELECT-memory" \
+                  "raw_select/0 dal_async_select SELECT-async" "raw_insert dal_insert INSERT"; do
+        read -r a b label <<<"$pair"; set -- "$a" "$b" "$label"
+        r=$(median_time "$tmp/sqlite.csv" "$1"); d=$(median_time "$tmp/sqlite.csv" "$2")
+        echo "$3: raw $r ns, dal $d ns, ratio $(ratio "$r" "$d") (target >= 0.95 sync)"
+      done ;;
     postgres)
       if [ -z "${DAL_BENCH_POSTGRES_URI:-}" ]; then
         if [ ! -f /tmp/dal-test-servers/env.sh ] || ! scripts/test-servers.sh status >/dev/null 2>&1; then

@@ -72,6 +72,7 @@ enum class client_errc {
     not_in_transaction,     ///< commit/rollback with no open transaction
     feature_not_supported,  ///< the backend cannot do this
     not_executed,           ///< skipped: an earlier statement of its batch or pipeline failed
+    implicit_commit,        ///< the statement would commit the open transaction (MySQL DDL)
 };
 
 /// The category of the portable conditions ("dal").

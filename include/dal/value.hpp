@@ -86,6 +86,8 @@ namespace detail {
                                       std::string_view what);
 /// A whole decimal ("-42", "42.000") as an integer; errors name the column.
 std::int64_t decimal_to_int64(const field_view& f);
+/// The same for unsigned targets, up to 2^64-1 (MySQL's BIGINT UNSIGNED).
+std::uint64_t decimal_to_uint64(const field_view& f);
 
 /// Calls `each(context, element)` for every element of a kind::array field, in order; NULL
 /// elements come as kind::null. Multi-dimensional arrays are an error naming the column.
@@ -259,6 +261,16 @@ template <class T>
             return f.i != 0;
         } else if constexpr (std::is_integral_v<T>) {
             std::int64_t v = f.i;
+            if constexpr (std::is_unsigned_v<T>) {
+                if (f.type == K::decimal) {
+                    const std::uint64_t u = detail::decimal_to_uint64(f);
+                    if (!std::in_range<T>(u))
+                        detail::throw_type_mismatch(
+                            client_errc::value_out_of_range, f.column_name(),
+                            "holds an integer that does not fit the C++ type");
+                    return static_cast<T>(u);
+                }
+            }
             if (f.type == K::decimal)
                 v = detail::decimal_to_int64(f);
             else if (f.type != K::int64)

@@ -73,6 +73,8 @@ public:
             case client_errc::feature_not_supported: return "feature not supported";
             case client_errc::not_executed:
                 return "not executed: an earlier statement of the batch failed";
+            case client_errc::implicit_commit:
+                return "the statement would commit the open transaction implicitly";
         }
         return "unknown dal client error " + std::to_string(ev);
     }
@@ -96,6 +98,7 @@ public:
             case client_errc::feature_not_supported: return errc::feature_not_supported;
             case client_errc::not_in_transaction: return errc::transaction_state;
             case client_errc::not_executed: return errc::cancelled;
+            case client_errc::implicit_commit: return errc::transaction_state;
         }
         return {ev, *this};
     }

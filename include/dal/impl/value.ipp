@@ -122,6 +122,37 @@ std::size_t format_timestamp(timestamp t, char* out) noexcept {
     return static_cast<std::size_t>(p - out);
 }
 
+namespace {
+/// The digits of a whole decimal: "42.000" -> "42"; a fraction is an error naming the column.
+std::string_view whole_part(const field_view& f) {
+    std::string_view s = f.bytes;
+    if (const auto dot = s.find('.'); dot != std::string_view::npos) {
+        if (s.find_first_not_of('0', dot + 1) != std::string_view::npos)
+            throw_type_mismatch(client_errc::value_out_of_range, f.column_name(),
+                                "holds a decimal with a fraction, which an integer cannot hold");
+        s = s.substr(0, dot);
+    }
+    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+    return s;
+}
+}  // namespace
+
+std::uint64_t decimal_to_uint64(const field_view& f) {
+    const std::string_view s = whole_part(f);
+    if (!s.empty() && s.front() == '-')
+        throw_type_mismatch(client_errc::value_out_of_range, f.column_name(),
+                            "holds a negative number, which an unsigned type cannot hold");
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec == std::errc::result_out_of_range)
+        throw_type_mismatch(client_errc::value_out_of_range, f.column_name(),
+                            "holds an integer that does not fit the C++ type");
+    if (ec != std::errc{} || end != s.data() + s.size() || s.empty())
+        throw_type_mismatch(client_errc::type_mismatch, f.column_name(),
+                            "is not a whole number (NaN or infinite decimal)");
+    return v;
+}
+
 std::int64_t decimal_to_int64(const field_view& f) {
     std::string_view s = f.bytes;
     // "42.000" is whole; "42.5" is not and must not be rounded away.

@@ -1,0 +1,980 @@
+// Copyright (c) 2026 The dal authors. Distributed under the Boost Software License 1.0.
+// Compiled once into dal::mysql; not a public header.
+
+#include <poll.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <mysql.h>
+
+#include <dal/error.hpp>
+#include <dal/mysql/backend.hpp>
+#include <dal/mysql/error.hpp>
+#include <dal/sql/query.hpp>
+
+namespace dal::detail {
+boost::asio::thread_pool& blocking_pool();  // dal/connection.hpp
+}
+
+namespace dal::mysql {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+constexpr unsigned er_unsupported_ps = 1295;
+constexpr unsigned er_query_interrupted = 1317;
+constexpr unsigned er_statement_timeout = 1969;  // MariaDB max_statement_time
+constexpr unsigned er_query_timeout = 3024;      // MySQL 8 max_execution_time
+
+[[noreturn]] void bad_option(std::string_view key, std::string_view value,
+                             std::string_view expected) {
+    throw error(make_error_code(client_errc::invalid_config),
+                "MySQL option '" + std::string(key) + "' has value '" + std::string(value) +
+                    "', expected " + std::string(expected));
+}
+
+error timeout_error(std::string what) {
+    diagnostics d;
+    d.message = std::move(what);
+    return error(make_error_code(client_errc::timeout), std::move(d));
+}
+
+bool iequal_word(std::string_view s, std::size_t p, std::string_view word) {
+    if (s.size() - p < word.size()) return false;
+    for (std::size_t k = 0; k < word.size(); ++k) {
+        char c = s[p + k];
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+        if (c != word[k]) return false;
+    }
+    const std::size_t e = p + word.size();
+    return e == s.size() || !(std::isalnum(static_cast<unsigned char>(s[e])) || s[e] == '_');
+}
+
+/// Skips blanks and comments (/* */, -- , #).
+std::size_t skip_blank(std::string_view s, std::size_t p) {
+    while (p < s.size()) {
+        if (std::isspace(static_cast<unsigned char>(s[p])) != 0) {
+            ++p;
+        } else if (s.substr(p, 2) == "/*") {
+            const auto e = s.find("*/", p + 2);
+            p = e == std::string_view::npos ? s.size() : e + 2;
+        } else if (s.substr(p, 2) == "--" || s[p] == '#') {
+            const auto e = s.find('\n', p);
+            p = e == std::string_view::npos ? s.size() : e + 1;
+        } else {
+            break;
+        }
+    }
+    return p;
+}
+
+/// Statements that make MySQL commit the open transaction implicitly (the DDL family).
+/// CREATE/DROP TEMPORARY TABLE do not.
+bool commits_implicitly(std::string_view sql) {
+    std::size_t p = skip_blank(sql, 0);
+    for (const std::string_view w :
+         {"CREATE", "ALTER", "DROP", "TRUNCATE", "RENAME", "GRANT", "REVOKE"}) {
+        if (iequal_word(sql, p, w)) {
+            if (w == "CREATE" || w == "DROP") {
+                const std::size_t q = skip_blank(sql, p + w.size());
+                if (iequal_word(sql, q, "TEMPORARY")) return false;
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
+MYSQL_TIME to_mysql_date(date d) {
+    MYSQL_TIME t{};
+    t.year = static_cast<unsigned>(static_cast<int>(d.year()));
+    t.month = static_cast<unsigned>(d.month());
+    t.day = static_cast<unsigned>(d.day());
+    t.time_type = MYSQL_TIMESTAMP_DATE;
+    return t;
+}
+
+MYSQL_TIME to_mysql_datetime(timestamp ts) {
+    const auto days = std::chrono::floor<std::chrono::days>(ts);
+    MYSQL_TIME t = to_mysql_date(date{days});
+    const std::chrono::hh_mm_ss<std::chrono::microseconds> tod{ts - days};
+    t.hour = static_cast<unsigned>(tod.hours().count());
+    t.minute = static_cast<unsigned>(tod.minutes().count());
+    t.second = static_cast<unsigned>(tod.seconds().count());
+    t.second_part = static_cast<unsigned long>(tod.subseconds().count());
+    t.time_type = MYSQL_TIMESTAMP_DATETIME;
+    return t;
+}
+
+/// MYSQL_TIME as the text dal's date/timestamp readers take.
+void format_time(const MYSQL_TIME& t, enum_field_types type, std::string& out) {
+    std::array<char, 64> buf{};
+    int n = 0;
+    if (type == MYSQL_TYPE_DATE) {
+        n = std::snprintf(buf.data(), buf.size(), "%04u-%02u-%02u", t.year, t.month, t.day);
+    } else if (type == MYSQL_TYPE_TIME) {
+        n = std::snprintf(buf.data(), buf.size(), "%s%02u:%02u:%02u.%06lu", t.neg ? "-" : "",
+                          t.hour, t.minute, t.second, t.second_part);
+    } else {
+        n = std::snprintf(buf.data(), buf.size(), "%04u-%02u-%02u %02u:%02u:%02u.%06lu", t.year,
+                          t.month, t.day, t.hour, t.minute, t.second, t.second_part);
+    }
+    out.assign(buf.data(), static_cast<std::size_t>(std::max(n, 0)));
+}
+
+column::decode decoder_for(const MYSQL_FIELD& f) {
+    switch (f.type) {
+        case MYSQL_TYPE_TINY:
+        case MYSQL_TYPE_SHORT:
+        case MYSQL_TYPE_LONG:
+        case MYSQL_TYPE_INT24:
+        case MYSQL_TYPE_YEAR: return column::decode::integer;
+        case MYSQL_TYPE_LONGLONG:
+            return (f.flags & UNSIGNED_FLAG) != 0 ? column::decode::unsigned_integer
+                                                  : column::decode::integer;
+        case MYSQL_TYPE_FLOAT:
+        case MYSQL_TYPE_DOUBLE: return column::decode::floating;
+        case MYSQL_TYPE_DECIMAL:
+        case MYSQL_TYPE_NEWDECIMAL: return column::decode::decimal;
+        case MYSQL_TYPE_DATE:
+        case MYSQL_TYPE_DATETIME:
+        case MYSQL_TYPE_TIMESTAMP:
+        case MYSQL_TYPE_TIME: return column::decode::temporal;
+        case MYSQL_TYPE_BIT: return column::decode::binary;
+        default: return f.charsetnr == 63 ? column::decode::binary : column::decode::text;
+    }
+}
+
+/// Opens a short blocking connection and sends KILL QUERY for `thread_id`.
+void kill_query_on(const config& cfg, unsigned long thread_id) noexcept {
+    try {
+        MYSQL* m = mysql_init(nullptr);
+        if (m == nullptr) return;
+        const std::unique_ptr<MYSQL, detail::mysql_deleter> guard(m);
+        unsigned timeout = 5;
+        mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+        const endpoint e = cfg.hosts.empty() ? endpoint{"localhost", 3306} : cfg.hosts.front();
+        const std::string pw(cfg.password.reveal());
+        if (mysql_real_connect(m, e.host.c_str(), cfg.user.c_str(), pw.c_str(), nullptr,
+                               e.port != 0 ? e.port : 3306, nullptr, 0) == nullptr)
+            return;
+        const std::string sql = "KILL QUERY " + std::to_string(thread_id);
+        mysql_real_query(m, sql.c_str(), sql.size());
+    } catch (...) {  // NOLINT(bugprone-empty-catch): best effort; the grace period follows
+    }
+}
+
+}  // namespace
+
+// ---- connecting -----------------------------------------------------------------------------
+
+session::session() = default;
+
+void session::open(const config& cfg) {
+    close();
+    cfg_ = cfg;
+    allow_ddl_in_transaction_ = false;
+    cancel_grace_ = std::chrono::milliseconds{2'000};
+    std::string charset = "utf8mb4";
+    for (const auto& [key, value] : cfg.options) {
+        if (key == "ddl_in_transaction") {
+            if (value == "reject")
+                allow_ddl_in_transaction_ = false;
+            else if (value == "allow")
+                allow_ddl_in_transaction_ = true;
+            else
+                bad_option(key, value, "reject or allow");
+        } else if (key == "cancel_grace") {
+            cancel_grace_ = parse_duration(value, "cancel_grace");
+        } else if (key == "charset") {
+            charset = value;
+        } else {
+            throw error(make_error_code(client_errc::invalid_config),
+                        "unknown MySQL option '" + key +
+                            "' (known: ddl_in_transaction, cancel_grace, charset)");
+        }
+    }
+    configured_timeout_ = cfg.timeouts.statement.count();
+    const std::vector<endpoint> hosts =
+        cfg.hosts.empty() ? std::vector<endpoint>{{"localhost", 3306}} : cfg.hosts;
+    const deadline d = clock::now() + cfg.timeouts.connect;
+    std::optional<error> last;
+    for (const endpoint& e : hosts) {  // in order: the first that answers
+        mysql_.reset(mysql_init(nullptr));
+        if (!mysql_) throw std::bad_alloc();
+        MYSQL* m = mysql_.get();
+        mysql_options(m, MYSQL_OPT_NONBLOCK, nullptr);
+        const auto secs = static_cast<unsigned>(
+            std::max<std::int64_t>(1, (cfg.timeouts.connect.count() + 999) / 1000));
+        mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
+        mysql_options(m, MYSQL_SET_CHARSET_NAME, charset.c_str());
+        if (cfg.tls.mode >= tls_mode::require) {
+            const my_bool yes = 1;
+            mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &yes);
+            if (cfg.tls.mode >= tls_mode::verify_ca)
+                mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+        }
+        if (!cfg.tls.ca_file.empty()) mysql_options(m, MYSQL_OPT_SSL_CA, cfg.tls.ca_file.c_str());
+        if (!cfg.tls.cert_file.empty())
+            mysql_options(m, MYSQL_OPT_SSL_CERT, cfg.tls.cert_file.c_str());
+        if (!cfg.tls.key_file.empty())
+            mysql_options(m, MYSQL_OPT_SSL_KEY, cfg.tls.key_file.c_str());
+        if (!cfg.tls.crl_file.empty())
+            mysql_options(m, MYSQL_OPT_SSL_CRL, cfg.tls.crl_file.c_str());
+        const std::string pw(cfg.password.reveal());
+        current_sql_ = "(connect)";
+        wait_until_ = d;
+        connecting_ = true;
+        MYSQL* ret = nullptr;
+        // CLIENT_FOUND_ROWS: an UPDATE reports the rows it matched, as PostgreSQL and SQLite
+        // do, not only those whose values changed.
+        int status = mysql_real_connect_start(&ret, m, e.host.c_str(), cfg.user.c_str(), pw.c_str(),
+                                              cfg.database.c_str(), e.port != 0 ? e.port : 3306,
+                                              nullptr, CLIENT_FOUND_ROWS | CLIENT_MULTI_RESULTS);
+        try {
+            while (status != 0)
+                status = mysql_real_connect_cont(&ret, m, wait_poll(status));
+        } catch (const error& timeout) {
+            connecting_ = false;
+            mysql_.reset();
+            diagnostics diag = timeout.diag();
+            diag.message = "connecting to " + e.host + ":" + std::to_string(e.port) +
+                           " took longer than the connect limit (" +
+                           std::to_string(cfg.timeouts.connect.count()) + " ms)";
+            throw error(timeout.code(), std::move(diag));
+        }
+        connecting_ = false;
+        if (ret != nullptr) {
+            last.reset();
+            break;
+        }
+        diagnostics diag;
+        diag.native_code = static_cast<int>(mysql_errno(m));
+        diag.sqlstate = mysql_sqlstate(m);
+        diag.message = "cannot connect to " + e.host + ":" +
+                       std::to_string(e.port != 0 ? e.port : 3306) + ": " + mysql_error(m);
+        last.emplace(make_mysql_error(mysql_errno(m)), std::move(diag));
+        mysql_.reset();
+    }
+    if (last) throw *last;
+    thread_id_ = mysql_thread_id(mysql_.get());
+    const char* v = mysql_get_server_info(mysql_.get());
+    server_version_ = v != nullptr ? v : "";
+    mariadb_ = server_version_.find("MariaDB") != std::string::npos;
+    ++generation_;
+    server_timeout_ = 0;
+    if (configured_timeout_ > 0) {
+        run_simple(timeout_sql(configured_timeout_));
+        server_timeout_ = configured_timeout_;
+    }
+}
+
+std::string session::timeout_sql(std::int64_t ms) const {
+    // MariaDB: seconds, fractions allowed, every statement. MySQL 8: milliseconds, SELECT only.
+    if (mariadb_) {
+        std::array<char, 32> buf{};
+        const auto r =
+            std::to_chars(buf.data(), buf.data() + buf.size(), static_cast<double>(ms) / 1000.0);
+        return "SET SESSION max_statement_time = " + std::string(buf.data(), r.ptr);
+    }
+    return "SET SESSION max_execution_time = " + std::to_string(ms);
+}
+
+void session::close() noexcept {
+    if (watchdog_) {
+        watchdog_->owner = nullptr;
+        watchdog_->timer->cancel();
+        watchdog_.reset();
+    }
+    active_deadline_ = deadline::max();
+    if (socket_) {
+        socket_->release();  // Connector/C owns the descriptor
+        socket_.reset();
+    }
+    text_res_.reset();
+    mysql_.reset();
+}
+
+server_info session::info() const {
+    return {"mysql", server_version_, driver_version()};
+}
+
+void session::require_open() const {
+    if (!mysql_)
+        throw error(make_error_code(client_errc::connection_closed),
+                    "the MySQL connection is closed");
+}
+
+// ---- waiting --------------------------------------------------------------------------------
+
+int session::wait_poll(int status) {
+    while (true) {
+        pollfd p{};
+        p.fd = mysql_get_socket(mysql_.get());
+        if ((status & MYSQL_WAIT_READ) != 0) p.events |= POLLIN;
+        if ((status & MYSQL_WAIT_WRITE) != 0) p.events |= POLLOUT;
+        if ((status & MYSQL_WAIT_EXCEPT) != 0) p.events |= POLLPRI;
+        std::int64_t ms = -1;
+        bool library_timeout = false;
+        if (wait_until_ != deadline::max()) {
+            ms = std::max<std::int64_t>(
+                0,
+                std::chrono::ceil<std::chrono::milliseconds>(wait_until_ - clock::now()).count());
+        }
+        if ((status & MYSQL_WAIT_TIMEOUT) != 0) {
+            const auto lib = static_cast<std::int64_t>(mysql_get_timeout_value_ms(mysql_.get()));
+            if (ms < 0 || lib < ms) {
+                ms = lib;
+                library_timeout = true;
+            }
+        }
+        const int rc = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(ms, 1'000'000)));
+        if (rc > 0) {
+            int ready = 0;
+            if ((p.revents & (POLLIN | POLLERR | POLLHUP)) != 0) ready |= MYSQL_WAIT_READ;
+            if ((p.revents & (POLLOUT | POLLERR | POLLHUP)) != 0) ready |= MYSQL_WAIT_WRITE;
+            if ((p.revents & POLLPRI) != 0) ready |= MYSQL_WAIT_EXCEPT;
+            return ready;
+        }
+        if (rc < 0) {
+            if (errno == EINTR) continue;
+            fail("(waiting for the server)", nullptr);
+        }
+        if (library_timeout) return MYSQL_WAIT_TIMEOUT;
+        if (wait_until_ != deadline::max() && clock::now() >= wait_until_) {
+            if (connecting_) throw timeout_error("connect limit reached");
+            on_deadline_passed();
+        }
+    }
+}
+
+void session::on_deadline_passed() {
+    if (kill_sent_) give_up();
+    kill_sent_ = true;
+    if (stop_.load() == stop_reason::none) stop_.store(stop_reason::deadline);
+    kill_query_on(cfg_, thread_id_);
+    wait_until_ = clock::now() + cancel_grace_;
+}
+
+void session::give_up() {
+    close();
+    throw timeout_error(
+        "the statement ran past its deadline and the server did not stop it within " +
+        std::to_string(cancel_grace_.count()) + " ms of KILL QUERY; the connection was closed");
+}
+
+void session::cancel() noexcept {
+    stop_.store(stop_reason::user);
+    kill_query_on(cfg_, thread_id_);
+}
+
+// ---- statements -----------------------------------------------------------------------------
+
+error session::last_error(std::string_view sql, MYSQL_STMT* st) const {
+    diagnostics d;
+    unsigned number = 0;
+    if (st != nullptr && mysql_stmt_errno(st) != 0) {
+        number = mysql_stmt_errno(st);
+        d.message = mysql_stmt_error(st);
+        d.sqlstate = mysql_stmt_sqlstate(st);
+    } else if (mysql_) {
+        number = mysql_errno(mysql_.get());
+        d.message = mysql_error(mysql_.get());
+        d.sqlstate = mysql_sqlstate(mysql_.get());
+    }
+    if (number == 0) {
+        number = 2013;  // CR_SERVER_LOST: the connection went away under us
+        if (d.message.empty()) d.message = "the connection to the server was lost";
+    }
+    d.native_code = static_cast<int>(number);
+    d.sql = sql::redacted(sql, sql::mysql_dialect);
+    const stop_reason why = stop_.load();
+    if (number == er_statement_timeout || number == er_query_timeout ||
+        (number == er_query_interrupted && why == stop_reason::deadline)) {
+        d.message = "the statement ran past its deadline and was stopped (" + d.message + ")";
+        return error(make_error_code(client_errc::timeout), std::move(d));
+    }
+    return error(make_mysql_error(number), std::move(d));
+}
+
+void session::fail(std::string_view sql, MYSQL_STMT* st) {
+    error e = last_error(sql, st);
+    // Client-side errors (2000-2999) leave the protocol state unknown: the connection is gone.
+    const int n = e.diag().native_code;
+    if (n >= 2000 && n < 3000) close();
+    throw e;
+}
+
+statement session::prepare(std::string_view sql) {
+    require_open();
+    statement out;
+    out.sql_ = std::string(sql);
+    out.generation_ = generation_;
+    out.ddl_ = commits_implicitly(sql);
+    out.st_.reset(mysql_stmt_init(mysql_.get()));
+    if (!out.st_) fail(sql, nullptr);
+    const my_bool yes = 1;
+    mysql_stmt_attr_set(out.st_.get(), STMT_ATTR_UPDATE_MAX_LENGTH, &yes);
+    current_sql_ = out.sql_;
+    begin_wait(default_deadline());
+    int ret = 0;
+    int status = mysql_stmt_prepare_start(&ret, out.st_.get(), out.sql_.c_str(), out.sql_.size());
+    while (status != 0)
+        status = mysql_stmt_prepare_cont(&ret, out.st_.get(), wait_poll(status));
+    return prepared(std::move(out), ret);
+}
+
+statement session::prepared(statement out, int ret) {
+    if (ret != 0) {
+        if (mysql_stmt_errno(out.st_.get()) == er_unsupported_ps) {
+            out.st_.reset();  // not preparable (some admin statements): the text protocol
+            return out;
+        }
+        fail(out.sql_, out.st_.get());
+    }
+    out.params_ = static_cast<unsigned>(mysql_stmt_param_count(out.st_.get()));
+    return out;
+}
+
+boost::asio::awaitable<statement> session::async_prepare(std::string sql) {
+    attach_socket(co_await boost::asio::this_coro::executor);
+    statement out;
+    out.sql_ = std::move(sql);
+    out.generation_ = generation_;
+    out.ddl_ = commits_implicitly(out.sql_);
+    out.st_.reset(mysql_stmt_init(mysql_.get()));
+    if (!out.st_) fail(out.sql_, nullptr);
+    const my_bool yes = 1;
+    mysql_stmt_attr_set(out.st_.get(), STMT_ATTR_UPDATE_MAX_LENGTH, &yes);
+    current_sql_ = out.sql_;
+    begin_wait(default_deadline());
+    const watch guard(*this, wait_until_);
+    int ret = 0;
+    int status = mysql_stmt_prepare_start(&ret, out.st_.get(), out.sql_.c_str(), out.sql_.size());
+    while (status != 0)
+        status = mysql_stmt_prepare_cont(&ret, out.st_.get(), co_await async_wait(status));
+    co_return prepared(std::move(out), ret);
+}
+
+void session::begin_wait(deadline d) {
+    stop_.store(stop_reason::none);
+    kill_sent_ = false;
+    give_up_ = false;
+    wait_until_ = d;
+}
+
+deadline session::default_deadline() const {
+    if (configured_timeout_ <= 0) return deadline::max();
+    return clock::now() + std::chrono::milliseconds{configured_timeout_};
+}
+
+void session::begin_statement(statement& st, std::span<const param_ref> params, deadline d) {
+    require_open();
+    if (st.generation_ != generation_) {
+        diagnostics diag;
+        diag.message = "the prepared statement belongs to an earlier connection";
+        diag.native_code = 1243;
+        throw error(make_mysql_error(1243), std::move(diag));
+    }
+    if (st.ddl_ && in_transaction()) {
+        if (!allow_ddl_in_transaction_) {
+            diagnostics diag;
+            diag.message =
+                "this statement would commit the open transaction implicitly (MySQL commits "
+                "before and after DDL): run it outside the transaction, or set "
+                "ddl_in_transaction=allow to accept the implicit commit";
+            diag.sql = sql::redacted(st.sql_, sql::mysql_dialect);
+            throw error(make_error_code(client_errc::implicit_commit), std::move(diag));
+        }
+        ++implicit_commits_;
+        last_warning_ = "DDL inside a transaction committed it implicitly: " +
+                        sql::redacted(st.sql_, sql::mysql_dialect);
+    }
+    if (st.text_protocol() && !params.empty())
+        throw error(make_error_code(client_errc::unbindable_value),
+                    "MySQL cannot prepare this statement, so it cannot take parameters");
+    if (!st.text_protocol()) bind_params(st, params);
+    current_sql_ = st.sql_;
+    begin_wait(d);
+}
+
+void session::bind_params(statement& st, std::span<const param_ref> params) {
+    const std::size_t n = params.size();
+    param_binds_.assign(n, MYSQL_BIND{});
+    param_times_.resize(n);
+    param_ints_.resize(n);
+    param_doubles_.resize(n);
+    for (std::size_t k = 0; k < n; ++k) {
+        const param_ref& p = params[k];
+        MYSQL_BIND& b = param_binds_[k];
+        switch (p.type) {
+            case param_ref::kind::null: b.buffer_type = MYSQL_TYPE_NULL; break;
+            case param_ref::kind::boolean:
+            case param_ref::kind::int64:
+            case param_ref::kind::uint64:
+                param_ints_[k] = p.type == param_ref::kind::boolean ? (p.num.b ? 1 : 0)
+                                 : p.type == param_ref::kind::int64
+                                     ? p.num.i
+                                     : static_cast<std::int64_t>(p.num.u);
+                b.buffer_type = MYSQL_TYPE_LONGLONG;
+                b.buffer = &param_ints_[k];
+                b.is_unsigned = p.type == param_ref::kind::uint64 ? 1 : 0;
+                break;
+            case param_ref::kind::float64:
+                param_doubles_[k] = p.num.d;
+                b.buffer_type = MYSQL_TYPE_DOUBLE;
+                b.buffer = &param_doubles_[k];
+                break;
+            case param_ref::kind::text:
+            case param_ref::kind::binary:
+                b.buffer_type =
+                    p.type == param_ref::kind::text ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
+                // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): read only by the driver
+                b.buffer = const_cast<char*>(p.bytes.data());
+                b.buffer_length = static_cast<unsigned long>(p.bytes.size());
+                break;
+            case param_ref::kind::date_value:
+                param_times_[k] = to_mysql_date(p.day);
+                b.buffer_type = MYSQL_TYPE_DATE;
+                b.buffer = &param_times_[k];
+                break;
+            case param_ref::kind::timestamp_value:
+                param_times_[k] = to_mysql_datetime(p.ts);
+                b.buffer_type = MYSQL_TYPE_DATETIME;
+                b.buffer = &param_times_[k];
+                break;
+        }
+    }
+    if (n > 0 && mysql_stmt_bind_param(st.st_.get(), param_binds_.data()) != 0)
+        fail(st.sql_, st.st_.get());
+}
+
+int session::start_execute(statement& st) {
+    if (st.text_protocol())
+        return mysql_real_query_start(&ret_, mysql_.get(), st.sql_.c_str(), st.sql_.size());
+    return mysql_stmt_execute_start(&ret_, st.st_.get());
+}
+
+int session::continue_execute(statement& st, int ready) {
+    if (st.text_protocol()) return mysql_real_query_cont(&ret_, mysql_.get(), ready);
+    return mysql_stmt_execute_cont(&ret_, st.st_.get(), ready);
+}
+
+void session::check_execute(statement& st) {
+    if (ret_ != 0) fail(st.sql_, st.st_.get());
+}
+
+bool session::has_result(const statement& st) const noexcept {
+    if (st.text_protocol()) return mysql_field_count(mysql_.get()) > 0;
+    return mysql_stmt_field_count(st.st_.get()) > 0;
+}
+
+int session::start_store(statement& st) {
+    if (st.text_protocol()) {
+        MYSQL_RES* r = nullptr;
+        const int status = mysql_store_result_start(&r, mysql_.get());
+        text_res_.reset(r);
+        return status;
+    }
+    return mysql_stmt_store_result_start(&ret_, st.st_.get());
+}
+
+int session::continue_store(statement& st, int ready) {
+    if (st.text_protocol()) {
+        MYSQL_RES* r = nullptr;
+        const int status = mysql_store_result_cont(&r, mysql_.get(), ready);
+        if (status == 0) text_res_.reset(r);
+        return status;
+    }
+    return mysql_stmt_store_result_cont(&ret_, st.st_.get(), ready);
+}
+
+void session::check_store(statement& st) {
+    if (st.text_protocol() ? !text_res_ : ret_ != 0) fail(st.sql_, st.st_.get());
+}
+
+void session::bind_results(statement& st) {
+    MYSQL_RES* meta =
+        st.text_protocol() ? text_res_.get() : mysql_stmt_result_metadata(st.st_.get());
+    const std::unique_ptr<MYSQL_RES, detail::res_deleter> owned(st.text_protocol() ? nullptr
+                                                                                   : meta);
+    if (meta == nullptr) fail(st.sql_, st.st_.get());
+    const unsigned n = mysql_num_fields(meta);
+    const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
+    columns_.resize(n);
+    fields_.assign(n, field_view{});
+    types_.resize(n);
+    if (st.text_protocol()) {
+        for (unsigned c = 0; c < n; ++c) {
+            columns_[c].name = fields[c].name != nullptr ? fields[c].name : "";
+            columns_[c].how = decoder_for(fields[c]);
+            types_[c] = fields[c].type;
+        }
+        return;
+    }
+    result_binds_.assign(n, MYSQL_BIND{});
+    buffers_.resize(n);
+    lengths_.assign(n, 0);
+    nulls_.assign(n, 0);
+    errors_.assign(n, 0);
+    times_.resize(n);
+    ints_.resize(n);
+    doubles_.resize(n);
+    temporal_text_.resize(n);
+    for (unsigned c = 0; c < n; ++c) {
+        const MYSQL_FIELD& f = fields[c];
+        columns_[c].name = f.name != nullptr ? f.name : "";
+        columns_[c].how = decoder_for(f);
+        types_[c] = f.type;
+        MYSQL_BIND& b = result_binds_[c];
+        b.length = &lengths_[c];
+        b.is_null = &nulls_[c];
+        b.error = &errors_[c];
+        switch (columns_[c].how) {
+            case column::decode::integer:
+            case column::decode::unsigned_integer:
+                b.buffer_type = MYSQL_TYPE_LONGLONG;
+                b.buffer = &ints_[c];
+                b.is_unsigned = columns_[c].how == column::decode::unsigned_integer ? 1 : 0;
+                break;
+            case column::decode::floating:
+                b.buffer_type = MYSQL_TYPE_DOUBLE;
+                b.buffer = &doubles_[c];
+                break;
+            case column::decode::temporal:
+                b.buffer_type = f.type;
+                b.buffer = &times_[c];
+                break;
+            default:
+                // max_length is known after store_result (STMT_ATTR_UPDATE_MAX_LENGTH).
+                buffers_[c].resize(std::max<unsigned long>(f.max_length, 1));
+                b.buffer_type = columns_[c].how == column::decode::text ||
+                                        columns_[c].how == column::decode::decimal
+                                    ? MYSQL_TYPE_STRING
+                                    : MYSQL_TYPE_BLOB;
+                b.buffer = buffers_[c].data();
+                b.buffer_length = static_cast<unsigned long>(buffers_[c].size());
+                break;
+        }
+    }
+    if (mysql_stmt_bind_result(st.st_.get(), result_binds_.data()) != 0)
+        fail(st.sql_, st.st_.get());
+}
+
+bool session::fetch(statement& st) {
+    const std::size_t n = columns_.size();
+    if (st.text_protocol()) {
+        MYSQL_ROW r = mysql_fetch_row(text_res_.get());
+        if (r == nullptr) return false;
+        const unsigned long* len = mysql_fetch_lengths(text_res_.get());
+        for (std::size_t c = 0; c < n; ++c) {
+            field_view& f = fields_[c];
+            f = field_view{};
+            if (r[c] == nullptr) continue;
+            f.bytes = std::string_view(r[c], len[c]);
+            f.type = field_view::kind::text;
+            switch (columns_[c].how) {
+                case column::decode::integer:
+                    if (std::from_chars(f.bytes.data(), f.bytes.data() + f.bytes.size(), f.i).ec ==
+                        std::errc{})
+                        f.type = field_view::kind::int64;
+                    else
+                        f.type = field_view::kind::decimal;  // beyond int64 (BIGINT UNSIGNED)
+                    break;
+                case column::decode::unsigned_integer:
+                    if (std::from_chars(f.bytes.data(), f.bytes.data() + f.bytes.size(), f.i).ec ==
+                        std::errc{})
+                        f.type = field_view::kind::int64;
+                    else
+                        f.type = field_view::kind::decimal;
+                    break;
+                case column::decode::floating:
+                    if (std::from_chars(f.bytes.data(), f.bytes.data() + f.bytes.size(), f.d).ec ==
+                        std::errc{})
+                        f.type = field_view::kind::float64;
+                    break;
+                case column::decode::decimal: f.type = field_view::kind::decimal; break;
+                case column::decode::binary: f.type = field_view::kind::binary; break;
+                default: break;
+            }
+        }
+        return true;
+    }
+    const int rc = mysql_stmt_fetch(st.st_.get());
+    if (rc == MYSQL_NO_DATA) return false;
+    if (rc == 1) fail(st.sql_, st.st_.get());
+    // MYSQL_DATA_TRUNCATED cannot happen for strings (buffers are max_length long); it is
+    // reported for integers that do not fit, which the checks below name.
+    for (std::size_t c = 0; c < n; ++c) {
+        field_view& f = fields_[c];
+        f = field_view{};
+        if (nulls_[c] != 0) continue;
+        switch (columns_[c].how) {
+            case column::decode::integer:
+                f.type = field_view::kind::int64;
+                f.i = ints_[c];
+                break;
+            case column::decode::unsigned_integer: {
+                const auto u = static_cast<std::uint64_t>(ints_[c]);
+                if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+                    f.type = field_view::kind::int64;
+                    f.i = ints_[c];
+                } else {  // beyond int64: exact, as a decimal
+                    std::array<char, 24> buf{};
+                    const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), u);
+                    temporal_text_[c].assign(buf.data(), r.ptr);
+                    f.type = field_view::kind::decimal;
+                    f.bytes = temporal_text_[c];
+                }
+                break;
+            }
+            case column::decode::floating:
+                f.type = field_view::kind::float64;
+                f.d = doubles_[c];
+                break;
+            case column::decode::temporal:
+                format_time(times_[c], types_[c], temporal_text_[c]);
+                f.type = field_view::kind::text;
+                f.bytes = temporal_text_[c];
+                break;
+            default:
+                f.type = columns_[c].how == column::decode::decimal  ? field_view::kind::decimal
+                         : columns_[c].how == column::decode::binary ? field_view::kind::binary
+                                                                     : field_view::kind::text;
+                f.bytes = std::string_view(buffers_[c].data(),
+                                           std::min<std::size_t>(lengths_[c], buffers_[c].size()));
+                break;
+        }
+    }
+    return true;
+}
+
+void session::end_results(statement& st) {
+    if (st.text_protocol()) {
+        text_res_.reset();
+    } else {
+        mysql_stmt_free_result(st.st_.get());
+    }
+}
+
+std::uint64_t session::affected(const statement& st) const noexcept {
+    const my_ulonglong n = st.text_protocol() ? mysql_affected_rows(mysql_.get())
+                                              : mysql_stmt_affected_rows(st.st_.get());
+    return n == static_cast<my_ulonglong>(-1) ? 0 : static_cast<std::uint64_t>(n);
+}
+
+void session::finish_statement(statement& st) {
+    // More result sets (a CALL): drained so the connection is ready for the next statement.
+    if (st.text_protocol()) {
+        while (mysql_more_results(mysql_.get()) && mysql_next_result(mysql_.get()) == 0)
+            mysql_free_result(mysql_store_result(mysql_.get()));
+    } else {
+        while (mysql_stmt_more_results(st.st_.get()) && mysql_stmt_next_result(st.st_.get()) == 0)
+            mysql_stmt_free_result(st.st_.get());
+    }
+    const stop_reason why = stop_.load();
+    if (why == stop_reason::deadline && kill_sent_) {
+        // KILL QUERY reached it: some statements (SLEEP) end "successfully" when killed.
+        diagnostics d;
+        d.message =
+            "the statement ran past its deadline and was stopped with KILL QUERY; its "
+            "result is discarded";
+        d.sql = sql::redacted(st.sql_, sql::mysql_dialect);
+        throw error(make_error_code(client_errc::timeout), std::move(d));
+    }
+}
+
+// ---- simple statements ----------------------------------------------------------------------
+
+void session::run_simple(std::string_view sql) {
+    require_open();
+    simple_sql_ = std::string(sql);
+    current_sql_ = simple_sql_;
+    begin_wait(default_deadline());
+    int ret = 0;
+    int status =
+        mysql_real_query_start(&ret, mysql_.get(), simple_sql_.c_str(), simple_sql_.size());
+    while (status != 0)
+        status = mysql_real_query_cont(&ret, mysql_.get(), wait_poll(status));
+    if (ret != 0) fail(simple_sql_, nullptr);
+    drain_simple_blocking();
+}
+
+void session::drain_simple_blocking() {
+    while (true) {
+        if (mysql_field_count(mysql_.get()) > 0) {
+            MYSQL_RES* r = nullptr;
+            int status = mysql_store_result_start(&r, mysql_.get());
+            while (status != 0)
+                status = mysql_store_result_cont(&r, mysql_.get(), wait_poll(status));
+            mysql_free_result(r);
+        }
+        if (!mysql_more_results(mysql_.get())) return;
+        int ret = 0;
+        int status = mysql_next_result_start(&ret, mysql_.get());
+        while (status != 0)
+            status = mysql_next_result_cont(&ret, mysql_.get(), wait_poll(status));
+        if (ret > 0) fail(simple_sql_, nullptr);
+    }
+}
+
+boost::asio::awaitable<void> session::async_run_simple(std::string sql) {
+    attach_socket(co_await boost::asio::this_coro::executor);
+    simple_sql_ = std::move(sql);
+    current_sql_ = simple_sql_;
+    begin_wait(default_deadline());
+    const watch guard(*this, wait_until_);
+    int ret = 0;
+    int status =
+        mysql_real_query_start(&ret, mysql_.get(), simple_sql_.c_str(), simple_sql_.size());
+    while (status != 0)
+        status = mysql_real_query_cont(&ret, mysql_.get(), co_await async_wait(status));
+    if (ret != 0) fail(simple_sql_, nullptr);
+    if (mysql_field_count(mysql_.get()) > 0) {
+        MYSQL_RES* r = nullptr;
+        status = mysql_store_result_start(&r, mysql_.get());
+        while (status != 0)
+            status = mysql_store_result_cont(&r, mysql_.get(), co_await async_wait(status));
+        mysql_free_result(r);
+    }
+}
+
+void session::ping() {
+    require_open();
+    current_sql_ = "(ping)";
+    begin_wait(default_deadline());
+    int ret = 0;
+    int status = mysql_ping_start(&ret, mysql_.get());
+    while (status != 0)
+        status = mysql_ping_cont(&ret, mysql_.get(), wait_poll(status));
+    if (ret != 0) fail("(ping)", nullptr);
+}
+void session::begin() {
+    run_simple("START TRANSACTION");
+}
+void session::commit() {
+    run_simple("COMMIT");
+}
+void session::rollback() {
+    run_simple("ROLLBACK");
+}
+void session::savepoint(std::string_view name) {
+    run_simple("SAVEPOINT " + std::string(name));
+}
+void session::release_savepoint(std::string_view name) {
+    run_simple("RELEASE SAVEPOINT " + std::string(name));
+}
+void session::rollback_to_savepoint(std::string_view name) {
+    run_simple("ROLLBACK TO SAVEPOINT " + std::string(name));
+}
+
+bool session::setup_needed(deadline d) const {
+    if (server_timeout_ <= 0 || server_timeout_ == std::numeric_limits<std::int64_t>::max())
+        return false;
+    if (d == deadline::max()) return true;
+    return d - clock::now() > std::chrono::milliseconds{server_timeout_ - 1000};
+}
+
+std::string session::setup_sql(deadline d) {
+    // Raise the server's limit when this call asks for more (the client-side deadline
+    // enforces shorter limits without a round trip).
+    if (d == deadline::max()) {
+        server_timeout_ = std::numeric_limits<std::int64_t>::max();
+        return timeout_sql(0);
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(d - clock::now()).count();
+    server_timeout_ = left + 1000;
+    return timeout_sql(server_timeout_);
+}
+
+// ---- async ----------------------------------------------------------------------------------
+
+void session::attach_socket(const executor_type& ex) {
+    require_open();
+    const int fd = mysql_get_socket(mysql_.get());
+    if (!socket_ || socket_->native_handle() != fd ||
+        &boost::asio::query(socket_->get_executor(), boost::asio::execution::context) !=
+            &boost::asio::query(ex, boost::asio::execution::context)) {
+        if (socket_) socket_->release();
+        socket_.reset();
+        socket_.emplace(ex, fd);
+    }
+}
+
+boost::asio::awaitable<int> session::async_wait(int status) {
+    const bool write = (status & MYSQL_WAIT_WRITE) != 0;
+    auto [ec] = co_await socket_->async_wait(write ? boost::asio::posix::descriptor_base::wait_write
+                                                   : boost::asio::posix::descriptor_base::wait_read,
+                                             boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (ec) {
+        if (give_up_) give_up();
+        fail(current_sql_, nullptr);
+    }
+    co_return write ? MYSQL_WAIT_WRITE : MYSQL_WAIT_READ;
+}
+
+session::watch::watch(session& s, deadline d) : s_(s) {
+    s.active_deadline_ = d;
+    if (d == deadline::max()) return;
+    const auto ex = s.socket_->get_executor();
+    if (!s.watchdog_ ||
+        &boost::asio::query(s.watchdog_->timer->get_executor(), boost::asio::execution::context) !=
+            &boost::asio::query(ex, boost::asio::execution::context)) {
+        if (s.watchdog_) {
+            s.watchdog_->owner = nullptr;
+            s.watchdog_->timer->cancel();
+        }
+        s.watchdog_ = std::make_shared<watchdog>();
+        s.watchdog_->owner = &s;
+        s.watchdog_->timer.emplace(ex);
+    }
+    arm(s.watchdog_, d);
+}
+
+session::watch::~watch() {
+    s_.active_deadline_ = deadline::max();
+    if (s_.watchdog_ && s_.watchdog_->armed) {
+        s_.watchdog_->armed = false;
+        s_.watchdog_->timer->cancel();
+    }
+}
+
+void session::arm(const std::shared_ptr<watchdog>& w, deadline d) {
+    w->armed = true;
+    w->timer->expires_at(d);
+    w->timer->async_wait([w](const boost::system::error_code& ec) {
+        if (ec || w->owner == nullptr) return;
+        w->armed = false;
+        w->owner->on_watchdog();
+    });
+}
+
+void session::on_watchdog() {
+    if (active_deadline_ == deadline::max()) return;
+    if (!kill_sent_) {
+        // KILL QUERY needs a connect and a round trip: a worker sends it, the loop goes on.
+        kill_sent_ = true;
+        if (stop_.load() == stop_reason::none) stop_.store(stop_reason::deadline);
+        boost::asio::post(dal::detail::blocking_pool(),
+                          [cfg = cfg_, id = thread_id_] { kill_query_on(cfg, id); });
+        active_deadline_ = clock::now() + cancel_grace_;
+        arm(watchdog_, active_deadline_);
+    } else if (socket_) {
+        give_up_ = true;
+        socket_->cancel();
+    }
+}
+
+}  // namespace dal::mysql
