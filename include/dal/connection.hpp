@@ -169,6 +169,14 @@ concept pipelining = requires(typename Backend::session& s,
     s.execute_pipeline(st, p, d, sink);
 };
 
+/// Backends that run one statement for many rows of arguments in one round trip (MariaDB's
+/// bulk protocol).
+template <class Backend>
+concept bulk_executing = requires(typename Backend::session& s, typename Backend::statement& st,
+                                  std::span<const std::span<const param_ref>> rows, deadline d) {
+    { s.execute_bulk(st, rows, d) } -> std::same_as<std::uint64_t>;
+};
+
 /// Rows of every statement of a pipeline that are not wanted (execute_many).
 struct ignore_pipeline_rows {
     template <class Row>
@@ -316,7 +324,7 @@ public:
     template <class Sql, std::ranges::input_range Rows>
     requires detail::sql_text<Sql> std::uint64_t execute_many(const Sql& sql, const Rows& rows) {
         using tuple_type = std::remove_cvref_t<std::ranges::range_reference_t<const Rows&>>;
-        if constexpr (detail::pipelining<Backend>) {
+        if constexpr (detail::pipelining<Backend> || detail::bulk_executing<Backend>) {
             return with_transaction(
                 [&](basic_connection&) { return execute_many_pipelined<tuple_type>(sql, rows); });
         }
@@ -665,8 +673,8 @@ private:
         return out;
     }
 
-    /// execute_many on a pipelining backend: every row sent, one round trip per chunk of
-    /// `pipeline_chunk` rows. A failing row is named in the error.
+    /// execute_many on a pipelining or bulk-executing backend: every row sent, one round trip
+    /// per chunk of `pipeline_chunk` rows. A failing row (its chunk, for bulk) is named.
     template <class ArgTuple, class Sql, class Rows>
     std::uint64_t execute_many_pipelined(const Sql& sql, const Rows& rows) {
         constexpr std::size_t arity = std::tuple_size_v<ArgTuple>;
@@ -705,19 +713,31 @@ private:
             spans.clear();
             for (std::size_t k = 0; k < held.size(); ++k)
                 spans.emplace_back(refs.data() + k * arity, arity);
-            sts.assign(held.size(), st);
             const deadline d = timeout_.statement_deadline(cfg_.timeouts, {}, clock::now());
-            detail::ignore_pipeline_rows sink;
-            auto outcomes = session_.execute_pipeline(sts, spans, d, sink);
-            for (std::size_t k = 0; k < outcomes.size(); ++k) {
-                if (outcomes[k].failure &&
-                    outcomes[k].status != decltype(outcomes[k].status)::not_executed) {
-                    diagnostics diag = outcomes[k].failure->diag();
-                    diag.message =
-                        "execute_many row " + std::to_string(first_row + k) + ": " + diag.message;
-                    throw error(outcomes[k].failure->code(), std::move(diag));
+            if constexpr (!detail::pipelining<Backend>) {
+                try {
+                    total += session_.execute_bulk(*st, spans, d);
+                } catch (const error& e) {
+                    diagnostics diag = e.diag();
+                    diag.message = "execute_many rows " + std::to_string(first_row) + " to " +
+                                   std::to_string(first_row + held.size() - 1) + ": " +
+                                   diag.message;
+                    throw error(e.code(), std::move(diag));
                 }
-                total += outcomes[k].changed;
+            } else {
+                sts.assign(held.size(), st);
+                detail::ignore_pipeline_rows sink;
+                auto outcomes = session_.execute_pipeline(sts, spans, d, sink);
+                for (std::size_t k = 0; k < outcomes.size(); ++k) {
+                    if (outcomes[k].failure &&
+                        outcomes[k].status != decltype(outcomes[k].status)::not_executed) {
+                        diagnostics diag = outcomes[k].failure->diag();
+                        diag.message = "execute_many row " + std::to_string(first_row + k) + ": " +
+                                       diag.message;
+                        throw error(outcomes[k].failure->code(), std::move(diag));
+                    }
+                    total += outcomes[k].changed;
+                }
             }
             first_row += held.size();
             held.clear();

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <limits>
 #include <optional>
 #include <string>
 #include <thread>
@@ -228,6 +229,41 @@ BOOST_AUTO_TEST_CASE(transactions_and_savepoints) {
         rows.emplace_back(k);
     BOOST_TEST(db.execute_many("INSERT INTO [t] VALUES (?)"_sql, rows) == 100U);
     BOOST_TEST(db.query_one<std::int64_t>("SELECT count(*) FROM [t]"_sql).value() == 101);
+}
+
+BOOST_AUTO_TEST_CASE(execute_many_uses_bulk_binding) {
+    connection db(my_config());
+    db.execute(
+        "CREATE TEMPORARY TABLE [bulk] ([id] INT PRIMARY KEY, [name] VARCHAR(20), [score] DOUBLE, "
+        "[day] DATE, [big] BIGINT UNSIGNED) ENGINE=InnoDB"_sql);
+    using row_t = std::tuple<int, std::optional<std::string>, std::optional<double>, dal::date,
+                             std::uint64_t>;
+    const dal::date day{std::chrono::year{2025}, std::chrono::month{1}, std::chrono::day{31}};
+    std::vector<row_t> rows;
+    for (int k = 0; k < 2500; ++k)
+        rows.emplace_back(
+            k, k % 3 == 0 ? std::nullopt : std::optional<std::string>("n" + std::to_string(k)),
+            k % 5 == 0 ? std::nullopt : std::optional<double>(k * 0.5), day,
+            std::numeric_limits<std::uint64_t>::max() - static_cast<std::uint64_t>(k));
+    BOOST_TEST(db.execute_many("INSERT INTO [bulk] VALUES (?, ?, ?, ?, ?)"_sql, rows) == 2500U);
+    BOOST_TEST(db.query_one<std::int64_t>("SELECT count(*) FROM [bulk]"_sql).value() == 2500);
+    const auto r = db.query_one<row_t>("SELECT * FROM [bulk] WHERE [id] = ?"_sql, 7);
+    BOOST_TEST((r.value() == rows[7]));
+    const auto nulls = db.query_one<std::tuple<std::optional<std::string>, std::optional<double>>>(
+        "SELECT [name], [score] FROM [bulk] WHERE [id] = 0"_sql);
+    BOOST_TEST(!std::get<0>(*nulls).has_value());
+    BOOST_TEST(!std::get<1>(*nulls).has_value());
+    // The cached statement runs single rows again afterwards.
+    BOOST_TEST(db.execute("INSERT INTO [bulk] VALUES (?, ?, ?, ?, ?)"_sql, 9000, "one", 1.0, day,
+                          std::uint64_t{1}) == 1U);
+    // A failing chunk: named, and the whole call is rolled back (one transaction).
+    std::vector<row_t> clash = {{9001, "a", 1.0, day, 1U}, {7, "dup", 1.0, day, 1U}};
+    const dal::error e = expect_error(
+        [&] { db.execute_many("INSERT INTO [bulk] VALUES (?, ?, ?, ?, ?)"_sql, clash); });
+    BOOST_TEST((e.code() == dal::errc::constraint_violation), e.what());
+    BOOST_TEST(std::string(e.what()).find("execute_many rows 0 to 1") != std::string::npos);
+    BOOST_TEST(db.query_one<std::int64_t>("SELECT count(*) FROM [bulk]"_sql).value() == 2501);
+    BOOST_TEST(!db.in_transaction());
 }
 
 BOOST_AUTO_TEST_CASE(ddl_inside_a_transaction) {

@@ -166,6 +166,12 @@ public:
         co_return read_results(st, on_row, w);
     }
 
+    /// Runs `st` once per element of `rows` with MariaDB's bulk protocol (array binding,
+    /// STMT_ATTR_ARRAY_SIZE): one round trip for all rows; on servers without it (MySQL),
+    /// one execution per row. Returns the rows changed. Used by execute_many.
+    std::uint64_t execute_bulk(statement& st, std::span<const std::span<const param_ref>> rows,
+                               deadline d);
+
     /// Sends `KILL QUERY` for the running statement on a separate connection (blocks for a
     /// connect and a round trip). The statement then fails with errc::cancelled.
     void cancel() noexcept;
@@ -302,6 +308,7 @@ private:
     bool mariadb_ = true;
     bool allow_ddl_in_transaction_ = false;
     bool connecting_ = false;
+    bool bulk_supported_ = false;  ///< MariaDB's array binding (STMT_ATTR_ARRAY_SIZE)
     std::uint64_t implicit_commits_ = 0;
     std::string last_warning_;
     std::string server_version_;
@@ -318,6 +325,19 @@ private:
     std::string current_sql_;
     std::string simple_sql_;
     std::unique_ptr<MYSQL_RES, detail::res_deleter> text_res_;
+
+    // Column arrays of a bulk execution.
+    struct bulk_column {
+        std::vector<std::int64_t> ints;
+        std::vector<double> doubles;
+        std::vector<char*> ptrs;
+        std::vector<unsigned long> lengths;
+        std::vector<MYSQL_TIME> times;
+        std::vector<MYSQL_TIME*> time_ptrs;
+        std::vector<char> indicators;
+    };
+    std::vector<bulk_column> bulk_;
+    std::vector<MYSQL_BIND> bulk_binds_;
 
     // Parameter and result binding, reused across calls.
     std::vector<MYSQL_BIND> param_binds_;

@@ -273,6 +273,9 @@ void session::open(const config& cfg) {
     const char* v = mysql_get_server_info(mysql_.get());
     server_version_ = v != nullptr ? v : "";
     mariadb_ = server_version_.find("MariaDB") != std::string::npos;
+    std::uint64_t extended = 0;  // MariaDB's capability bits beyond the MySQL protocol's
+    mariadb_get_infov(mysql_.get(), MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &extended);
+    bulk_supported_ = mariadb_ && (extended & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)) != 0;
     ++generation_;
     server_timeout_ = 0;
     if (configured_timeout_ > 0) {
@@ -794,6 +797,133 @@ void session::finish_statement(statement& st) {
         d.sql = sql::redacted(st.sql_, sql::mysql_dialect);
         throw error(make_error_code(client_errc::timeout), std::move(d));
     }
+}
+
+// ---- bulk execution -------------------------------------------------------------------------
+
+std::uint64_t session::execute_bulk(statement& st, std::span<const std::span<const param_ref>> rows,
+                                    deadline d) {
+    require_open();
+    if (rows.empty()) return 0;
+    const std::size_t cols = rows.front().size();
+    // Column types from the rows; a column whose rows disagree (possible only with custom
+    // types) or a server without bulk support means one execution per row.
+    std::vector<param_ref::kind> kinds(cols, param_ref::kind::null);
+    bool uniform = !st.text_protocol() && cols > 0 && bulk_supported_;
+    for (const auto& r : rows) {
+        for (std::size_t c = 0; c < cols && uniform; ++c) {
+            const param_ref::kind k = r[c].type;
+            if (k == param_ref::kind::null) continue;
+            const bool intlike = k == param_ref::kind::int64 || k == param_ref::kind::uint64 ||
+                                 k == param_ref::kind::boolean;
+            const bool was_intlike = kinds[c] == param_ref::kind::int64 ||
+                                     kinds[c] == param_ref::kind::uint64 ||
+                                     kinds[c] == param_ref::kind::boolean;
+            if (kinds[c] == param_ref::kind::null)
+                kinds[c] = k;
+            else if (kinds[c] != k && !(intlike && was_intlike))
+                uniform = false;
+            else if (k == param_ref::kind::uint64)
+                kinds[c] = k;
+        }
+    }
+    if (!uniform) {
+        std::uint64_t total = 0;
+        struct ignore {
+            void operator()(const row& /*r*/) const noexcept {}
+        } h;
+        for (const auto& r : rows)
+            total += execute(st, r, d, h);
+        return total;
+    }
+    if (setup_needed(d)) run_simple(setup_sql(d));
+    begin_statement(st, {}, d);
+    const std::size_t n = rows.size();
+    bulk_.resize(cols);
+    bulk_binds_.assign(cols, MYSQL_BIND{});
+    for (std::size_t c = 0; c < cols; ++c) {
+        bulk_column& bc = bulk_[c];
+        MYSQL_BIND& b = bulk_binds_[c];
+        bc.indicators.assign(n, STMT_INDICATOR_NONE);
+        for (std::size_t r = 0; r < n; ++r)
+            if (rows[r][c].type == param_ref::kind::null) bc.indicators[r] = STMT_INDICATOR_NULL;
+        b.u.indicator = bc.indicators.data();
+        switch (kinds[c]) {
+            case param_ref::kind::null:
+            case param_ref::kind::text:
+            case param_ref::kind::binary:
+                bc.ptrs.assign(n, nullptr);
+                bc.lengths.assign(n, 0);
+                for (std::size_t r = 0; r < n; ++r) {
+                    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): read only
+                    bc.ptrs[r] = const_cast<char*>(rows[r][c].bytes.data());
+                    bc.lengths[r] = static_cast<unsigned long>(rows[r][c].bytes.size());
+                }
+                b.buffer_type =
+                    kinds[c] == param_ref::kind::binary ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
+                b.buffer = bc.ptrs.data();
+                b.length = bc.lengths.data();
+                break;
+            case param_ref::kind::boolean:
+            case param_ref::kind::int64:
+            case param_ref::kind::uint64:
+                bc.ints.assign(n, 0);
+                for (std::size_t r = 0; r < n; ++r) {
+                    const param_ref& p = rows[r][c];
+                    bc.ints[r] = p.type == param_ref::kind::boolean ? (p.num.b ? 1 : 0)
+                                 : p.type == param_ref::kind::uint64
+                                     ? static_cast<std::int64_t>(p.num.u)
+                                     : p.num.i;
+                }
+                b.buffer_type = MYSQL_TYPE_LONGLONG;
+                b.is_unsigned = kinds[c] == param_ref::kind::uint64 ? 1 : 0;
+                b.buffer = bc.ints.data();
+                break;
+            case param_ref::kind::float64:
+                bc.doubles.assign(n, 0);
+                for (std::size_t r = 0; r < n; ++r)
+                    bc.doubles[r] = rows[r][c].num.d;
+                b.buffer_type = MYSQL_TYPE_DOUBLE;
+                b.buffer = bc.doubles.data();
+                break;
+            case param_ref::kind::date_value:
+            case param_ref::kind::timestamp_value:
+                bc.times.assign(n, MYSQL_TIME{});
+                for (std::size_t r = 0; r < n; ++r) {
+                    const param_ref& p = rows[r][c];
+                    if (p.type == param_ref::kind::date_value) bc.times[r] = to_mysql_date(p.day);
+                    if (p.type == param_ref::kind::timestamp_value)
+                        bc.times[r] = to_mysql_datetime(p.ts);
+                }
+                // Variable-length types (MYSQL_TIME among them) are bound as an array of
+                // pointers, one per row; fixed-size numbers as an array of values.
+                bc.time_ptrs.resize(n);
+                for (std::size_t r = 0; r < n; ++r)
+                    bc.time_ptrs[r] = &bc.times[r];
+                b.buffer_type =
+                    kinds[c] == param_ref::kind::date_value ? MYSQL_TYPE_DATE : MYSQL_TYPE_DATETIME;
+                b.buffer = bc.time_ptrs.data();
+                break;
+        }
+    }
+    auto size = static_cast<unsigned int>(n);
+    mysql_stmt_attr_set(st.st_.get(), STMT_ATTR_ARRAY_SIZE, &size);
+    struct reset_array_size {  // the cached statement runs single rows again afterwards
+        explicit reset_array_size(MYSQL_STMT* st) noexcept : s(st) {}
+        MYSQL_STMT* s;
+        reset_array_size(const reset_array_size&) = delete;
+        reset_array_size& operator=(const reset_array_size&) = delete;
+        ~reset_array_size() {
+            unsigned int zero = 0;
+            mysql_stmt_attr_set(s, STMT_ATTR_ARRAY_SIZE, &zero);
+        }
+    } reset{st.st_.get()};
+    if (mysql_stmt_bind_param(st.st_.get(), bulk_binds_.data()) != 0) fail(st.sql_, st.st_.get());
+    waiter_poll w{this};
+    run_statement(st, w);
+    const std::uint64_t changed = affected(st);
+    finish_statement(st);
+    return changed;
 }
 
 // ---- simple statements ----------------------------------------------------------------------
