@@ -4,7 +4,7 @@
 #   - starts the servers (scripts/test-servers.sh) unless DAL_BENCH_POSTGRES_URI is set,
 #   - runs each benchmark with repetitions and prints the median throughput ratios,
 #   - runs `pgbench -S -M prepared -c 1` against the same PostgreSQL and prints dal's ratio.
-# Usage: scripts/bench.sh [sqlite|postgres|translate]...   (default: all)
+# Usage: scripts/bench.sh [sqlite|postgres|mysql|translate]...   (default: all)
 # Record what it prints in docs/benchmarks.md with the date and the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ root=$PWD
 reps=${DAL_BENCH_REPETITIONS:-10}
 min_time=${DAL_BENCH_MIN_TIME:-0.3}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(translate sqlite postgres)
+[ ${#targets[@]} -eq 0 ] && targets=(translate sqlite postgres mysql)
 
 cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DDAL_BUILD_TESTS=OFF \
   -DDAL_BUILD_EXAMPLES=OFF -DDAL_BUILD_BENCH=ON >/dev/null
@@ -86,7 +86,42 @@ for t in "${targets[@]}"; do
       tps=$(pgbench -h "$pg_host" -p "$pg_port" -U "$pg_user" -S -M prepared -c 1 -T 10 "$pg_db" 2>/dev/null |
             sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
       echo "pgbench -S -M prepared -c 1: $tps tps; dal sync / pgbench = $(ratio "$sync" "$tps")" ;;
-    *) echo "unknown benchmark: $t (sqlite, postgres, translate)" >&2; exit 2 ;;
+    mysql)
+      if [ -z "${DAL_BENCH_MYSQL_URI:-}" ]; then
+        if [ ! -f /tmp/dal-test-servers/env.sh ] || ! scripts/test-servers.sh status >/dev/null 2>&1; then
+          DAL_TEST_SERVERS=mysql scripts/test-servers.sh start >/dev/null
+          started_servers=1
+        fi
+        # shellcheck disable=SC1091
+        . /tmp/dal-test-servers/env.sh
+        export DAL_BENCH_MYSQL_URI=$DAL_TEST_MYSQL_URI
+      fi
+      run dal_mysql_bench "$tmp/my.csv"
+      raw=$(median "$tmp/my.csv" raw_select); sync=$(median "$tmp/my.csv" dal_select_sync)
+      async=$(median "$tmp/my.csv" dal_select_async)
+      loop=$(median "$tmp/my.csv" dal_insert_loop_1000); bulk=$(median "$tmp/my.csv" dal_execute_many_1000)
+      echo "--- MariaDB primary-key SELECT (queries/s, median of $reps)"
+      echo "raw C API prepared: $raw"
+      echo "dal sync:           $sync  ratio $(ratio "$sync" "$raw") (target >= 0.95)"
+      echo "dal async:          $async  ratio $(ratio "$async" "$raw") (target >= 0.90)"
+      echo "--- MariaDB 1,000-row insert (rows/s)"
+      echo "loop of INSERTs:    $loop"
+      echo "execute_many:       $bulk  ratio $(ratio "$bulk" "$loop") (target >= 5)"
+      uri=$DAL_BENCH_MYSQL_URI
+      my_pw=$(printf '%s' "$uri" | sed -E 's|^[a-z]+://[^:]+:([^@]+)@.*|\1|')
+      my_host=$(printf '%s' "$uri" | sed -E 's|^[a-z]+://[^@]+@([^:/]+).*|\1|')
+      my_port=$(printf '%s' "$uri" | sed -E 's|^[a-z]+://[^@]+@[^:]+:([0-9]+).*|\1|')
+      my_user=$(printf '%s' "$uri" | sed -E 's|^[a-z]+://([^:]+):.*|\1|')
+      my_db=$(printf '%s' "$uri" | sed -E 's|^.*/([^/?]+)(\?.*)?$|\1|')
+      queries=20000
+      secs=$(MYSQL_PWD=$my_pw mariadb-slap --host="$my_host" --port="$my_port" --user="$my_user" \
+               --create-schema="$my_db" --concurrency=1 --iterations=1 \
+               --number-of-queries=$queries \
+               --query="SELECT id, name, age FROM dal_bench_users WHERE id = 4242" 2>/dev/null |
+             sed -n 's/.*Average number of seconds to run all queries: \([0-9.]*\).*/\1/p')
+      slap=$(awk -v q=$queries -v s="$secs" 'BEGIN { if (s > 0) printf "%.1f", q / s; else print 0 }')
+      echo "mariadb-slap, 1 client, same query: $slap queries/s; dal sync / mariadb-slap = $(ratio "$sync" "$slap")" ;;
+    *) echo "unknown benchmark: $t (sqlite, postgres, mysql, translate)" >&2; exit 2 ;;
   esac
 done
 rm -rf "$tmp"

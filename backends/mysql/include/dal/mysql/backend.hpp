@@ -152,14 +152,27 @@ public:
         if (setup_needed(d)) co_await async_run_simple(setup_sql(d));
         begin_statement(st, params, d);
         const watch guard(*this, d);
+        // The waits are written out here (not in a helper coroutine): one frame fewer each.
         int status = start_execute(st);
-        while (status != 0)
-            status = continue_execute(st, co_await async_wait(status));
+        while (status != 0) {
+            const bool write = (status & MYSQL_WAIT_WRITE) != 0;
+            auto [ec] =
+                co_await socket_->async_wait(write ? boost::asio::posix::descriptor_base::wait_write
+                                                   : boost::asio::posix::descriptor_base::wait_read,
+                                             boost::asio::as_tuple(boost::asio::use_awaitable));
+            status = continue_execute(st, after_wait(ec, write));
+        }
         check_execute(st);
         if (has_result(st)) {
             status = start_store(st);
-            while (status != 0)
-                status = continue_store(st, co_await async_wait(status));
+            while (status != 0) {
+                const bool write = (status & MYSQL_WAIT_WRITE) != 0;
+                auto [ec] = co_await socket_->async_wait(
+                    write ? boost::asio::posix::descriptor_base::wait_write
+                          : boost::asio::posix::descriptor_base::wait_read,
+                    boost::asio::as_tuple(boost::asio::use_awaitable));
+                status = continue_store(st, after_wait(ec, write));
+            }
             check_store(st);
         }
         waiter_none w;
@@ -290,6 +303,8 @@ private:
     void finish_statement(statement& st);
     int wait_poll(int status);
     boost::asio::awaitable<int> async_wait(int status);
+    /// After a socket wait: the readiness to report to Connector/C, or the failure.
+    int after_wait(const boost::system::error_code& ec, bool write);
     void attach_socket(const executor_type& ex);
     [[nodiscard]] bool setup_needed(deadline d) const;
     [[nodiscard]] std::string setup_sql(deadline d);

@@ -1048,11 +1048,15 @@ boost::asio::awaitable<int> session::async_wait(int status) {
     auto [ec] = co_await socket_->async_wait(write ? boost::asio::posix::descriptor_base::wait_write
                                                    : boost::asio::posix::descriptor_base::wait_read,
                                              boost::asio::as_tuple(boost::asio::use_awaitable));
+    co_return after_wait(ec, write);
+}
+
+int session::after_wait(const boost::system::error_code& ec, bool write) {
     if (ec) {
         if (give_up_) give_up();
         fail(current_sql_, nullptr);
     }
-    co_return write ? MYSQL_WAIT_WRITE : MYSQL_WAIT_READ;
+    return write ? MYSQL_WAIT_WRITE : MYSQL_WAIT_READ;
 }
 
 session::watch::watch(session& s, deadline d) : s_(s) {
