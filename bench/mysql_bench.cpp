@@ -96,7 +96,7 @@ void raw_select(benchmark::State& state) {
     out[2].buffer = &age;
     mysql_stmt_bind_result(st.get(), out);
     std::int64_t next = 0;
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         key = next++ % rows;
         mysql_stmt_execute(st.get());
         mysql_stmt_store_result(st.get());
@@ -112,7 +112,7 @@ void dal_select_sync(benchmark::State& state) {
     ensure_data();
     dal::mysql::connection db(uri());
     std::int64_t id = 0;
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         auto u = db.query_one<user>(
             "SELECT [id], [name], [age] FROM [dal_bench_users] WHERE [id] = ?"_sql, id++ % rows);
         benchmark::DoNotOptimize(u);
@@ -128,14 +128,14 @@ void dal_select_async(benchmark::State& state) {
         io,
         [&]() -> boost::asio::awaitable<void> {
             std::int64_t id = 0;
-            for (auto _ : state) {
+            for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
                 auto u = co_await db.async_query_one<user>(
                     "SELECT [id], [name], [age] FROM [dal_bench_users] WHERE [id] = ?"_sql,
                     dal::params(id++ % rows), boost::asio::use_awaitable);
                 benchmark::DoNotOptimize(u);
             }
         },
-        [](std::exception_ptr ep) {
+        [](const std::exception_ptr& ep) {
             if (ep) std::rethrow_exception(ep);
         });
     io.run();
@@ -147,7 +147,7 @@ void dal_insert_loop_1000(benchmark::State& state) {
     ensure_data();
     dal::mysql::connection db(uri());
     std::int64_t id = 0;
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         db.execute("DELETE FROM [dal_bench_log]"_sql);
         auto tx = db.begin();
         for (int k = 0; k < 1000; ++k)
@@ -163,7 +163,7 @@ void dal_execute_many_1000(benchmark::State& state) {
     dal::mysql::connection db(uri());
     std::int64_t id = 0;
     std::vector<std::tuple<std::int64_t, std::string, int>> data(1000);
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         db.execute("DELETE FROM [dal_bench_log]"_sql);
         for (int k = 0; k < 1000; ++k)
             data[static_cast<std::size_t>(k)] = {id++, "message", k};

@@ -74,7 +74,7 @@ void raw_select(benchmark::State& state) {
     std::unique_ptr<PGresult, pq_deleter> prep(PQprepare(
         c.get(), "sel", "SELECT id, name, age FROM dal_bench_users WHERE id = $1", 0, nullptr));
     std::int64_t id = 0;
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         const std::string key = std::to_string(id++ % rows);
         const char* values[] = {key.c_str()};
         const std::unique_ptr<PGresult, pq_deleter> r(
@@ -92,7 +92,7 @@ void dal_select_sync(benchmark::State& state) {
     ensure_data();
     dal::postgres::connection db(uri());
     std::int64_t id = 0;
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         auto u = db.query_one<user>(
             "SELECT [id], [name], [age] FROM [dal_bench_users] WHERE [id] = ?"_sql, id++ % rows);
         benchmark::DoNotOptimize(u);
@@ -110,14 +110,14 @@ void dal_select_async(benchmark::State& state) {
         io,
         [&]() -> boost::asio::awaitable<void> {
             std::int64_t id = 0;
-            for (auto _ : state) {
+            for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
                 auto u = co_await db.async_query_one<user>(
                     "SELECT [id], [name], [age] FROM [dal_bench_users] WHERE [id] = ?"_sql,
                     dal::params(id++ % rows), boost::asio::use_awaitable);
                 benchmark::DoNotOptimize(u);
             }
         },
-        [](std::exception_ptr ep) {
+        [](const std::exception_ptr& ep) {
             if (ep) std::rethrow_exception(ep);
         });
     io.run();
@@ -128,7 +128,7 @@ void dal_sequential_10(benchmark::State& state) {
     ensure_data();
     dal::postgres::connection db(uri());
     std::int64_t id = 0;
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         for (int k = 0; k < 10; ++k) {
             auto u = db.query_one<user>(
                 "SELECT [id], [name], [age] FROM [dal_bench_users] WHERE [id] = ?"_sql,
@@ -143,7 +143,7 @@ void dal_batch_10(benchmark::State& state) {
     ensure_data();
     dal::postgres::connection db(uri());
     std::int64_t id = 0;
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         dal::batch b;
         for (int k = 0; k < 10; ++k)
             b.add("SELECT [id], [name], [age] FROM [dal_bench_users] WHERE [id] = ?"_sql,

@@ -31,8 +31,11 @@ grep -v -e "warnings generated" -e "^Suppressed" -e "^Use -header-filter" -e "^c
   "$log" || true
 # Path-sensitive analyzer findings can end inside a system header (a false positive in Boost.Asio's
 # coroutine frames does): those are not ours to fix. Everything reported in our tree counts.
-if sed -E 's/\x1b\[[0-9;]*m//g' "$log" | grep -E "(error|warning):" | grep -qv "^/usr/"; then
-  echo "lint: clang-tidy reported problems"
+# (Collected into a variable: `grep -q` in a pipeline under pipefail would end it early with
+# SIGPIPE and make the test fail silently.)
+problems=$(sed -E 's/\x1b\[[0-9;]*m//g' "$log" | grep -E "(error|warning):" | grep -v "^/usr/" || true)
+if [[ -n $problems ]]; then
+  echo "lint: clang-tidy reported $(wc -l <<<"$problems") problems"
   exit 1
 fi
 echo "lint: clean"

@@ -192,6 +192,7 @@ BOOST_AUTO_TEST_CASE(decimals_floats_text_blobs_dates_json) {
     BOOST_TEST((std::get<6>(*r) == dal::blob{std::byte{0}, std::byte{255}}));
     BOOST_TEST((std::get<7>(*r) == day));
     BOOST_TEST((std::get<8>(*r) == when));
+    BOOST_TEST((std::get<9>(*r) == when));  // TIMESTAMP: the session's zone is UTC
     BOOST_TEST((std::get<10>(*r) == doc));
     // DECIMAL never goes through a double.
     const dal::error dbl =
@@ -240,6 +241,7 @@ BOOST_AUTO_TEST_CASE(execute_many_uses_bulk_binding) {
                              std::uint64_t>;
     const dal::date day{std::chrono::year{2025}, std::chrono::month{1}, std::chrono::day{31}};
     std::vector<row_t> rows;
+    rows.reserve(2500);
     for (int k = 0; k < 2500; ++k)
         rows.emplace_back(
             k, k % 3 == 0 ? std::nullopt : std::optional<std::string>("n" + std::to_string(k)),
@@ -460,6 +462,7 @@ BOOST_AUTO_TEST_CASE(async_many_connections_on_one_thread) {
     asio::io_context io;
     constexpr int n = 20;
     std::vector<std::unique_ptr<connection>> conns;
+    conns.reserve(n);
     for (int k = 0; k < n; ++k)
         conns.push_back(std::make_unique<connection>(my_config()));
     std::atomic<int> done{0};
@@ -523,7 +526,7 @@ BOOST_AUTO_TEST_CASE(async_timeout_and_callbacks) {
     io.restart();
     std::vector<std::int64_t> got;
     db.async_query<std::int64_t>("SELECT [seq] FROM seq_1_to_3"_sql, dal::params(),
-                                 [&](std::exception_ptr ep, std::vector<std::int64_t> v) {
+                                 [&](const std::exception_ptr& ep, std::vector<std::int64_t> v) {
                                      BOOST_TEST(!ep);
                                      got = std::move(v);
                                  });

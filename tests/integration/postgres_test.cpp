@@ -489,6 +489,7 @@ BOOST_AUTO_TEST_CASE(execute_many_uses_one_pipeline) {
     connection db(pg_config());
     db.execute("CREATE TEMP TABLE [bulk] ([id] INT PRIMARY KEY, [name] TEXT)"_sql);
     std::vector<std::tuple<int, std::string>> rows;
+    rows.reserve(2500);
     for (int k = 0; k < 2500; ++k)
         rows.emplace_back(k, "n" + std::to_string(k));
     BOOST_TEST(db.execute_many("INSERT INTO [bulk] VALUES (?, ?)"_sql, rows) == 2500U);
@@ -539,6 +540,7 @@ BOOST_AUTO_TEST_CASE(async_many_connections_on_one_thread) {
     asio::io_context io;
     constexpr int n = 20;
     std::vector<std::unique_ptr<connection>> conns;
+    conns.reserve(n);
     for (int k = 0; k < n; ++k)
         conns.push_back(std::make_unique<connection>(pg_config()));
     std::atomic<int> done{0};
@@ -605,7 +607,7 @@ BOOST_AUTO_TEST_CASE(async_timeout_cancel_and_callbacks) {
     io.restart();
     std::vector<std::int64_t> got;
     db.async_query<std::int64_t>("SELECT x FROM generate_series(1, 3) x"_sql, dal::params(),
-                                 [&](std::exception_ptr ep, std::vector<std::int64_t> v) {
+                                 [&](const std::exception_ptr& ep, std::vector<std::int64_t> v) {
                                      BOOST_TEST(!ep);
                                      got = std::move(v);
                                  });
@@ -615,7 +617,7 @@ BOOST_AUTO_TEST_CASE(async_timeout_cancel_and_callbacks) {
     io.restart();
     std::exception_ptr err;
     db.async_execute("SELECT * FROM [missing_table]"_sql,
-                     [&](std::exception_ptr ep, std::uint64_t) { err = ep; });
+                     [&](std::exception_ptr ep, std::uint64_t) { err = std::move(ep); });
     io.run();
     BOOST_TEST(static_cast<bool>(err));
 }

@@ -39,7 +39,6 @@ namespace {
 
 namespace utf = boost::unit_test;
 using dal_test::config_from_env;
-using dal_test::in_ci;
 using dal_test::server_configured;
 
 }  // namespace
@@ -111,7 +110,7 @@ BOOST_AUTO_TEST_CASE(server_errors_map_to_portable_conditions) {
 }
 #else
 BOOST_AUTO_TEST_CASE(backend_built) {
-    BOOST_TEST(!in_ci(), "dal::postgres was not built, but CI must test it");
+    BOOST_TEST(!dal_test::in_ci(), "dal::postgres was not built, but CI must test it");
 }
 #endif
 
@@ -178,7 +177,7 @@ BOOST_AUTO_TEST_CASE(server_errors_map_to_portable_conditions) {
 }
 #else
 BOOST_AUTO_TEST_CASE(backend_built) {
-    BOOST_TEST(!in_ci(), "dal::mysql was not built, but CI must test it");
+    BOOST_TEST(!dal_test::in_ci(), "dal::mysql was not built, but CI must test it");
 }
 #endif
 
@@ -218,7 +217,7 @@ BOOST_AUTO_TEST_CASE(select_one_on_a_real_file) {
 }
 #else
 BOOST_AUTO_TEST_CASE(backend_built) {
-    BOOST_TEST(!in_ci(), "dal::sqlite was not built, but CI must test it");
+    BOOST_TEST(!dal_test::in_ci(), "dal::sqlite was not built, but CI must test it");
 }
 #endif
 

@@ -33,6 +33,21 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+/// Cancelling a timer or releasing a descriptor can only fail on a broken reactor; paths that
+/// must not throw (close, destructors) ignore that.
+void cancel_quietly(boost::asio::steady_timer& t) noexcept {
+    try {
+        t.cancel();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): see above
+    }
+}
+void release_quietly(boost::asio::posix::stream_descriptor& d) noexcept {
+    try {
+        d.release();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): see above
+    }
+}
+
 constexpr unsigned er_unsupported_ps = 1295;
 constexpr unsigned er_query_interrupted = 1317;
 constexpr unsigned er_statement_timeout = 1969;  // MariaDB max_statement_time
@@ -268,7 +283,7 @@ void session::open(const config& cfg) {
         last.emplace(make_mysql_error(mysql_errno(m)), std::move(diag));
         mysql_.reset();
     }
-    if (last) throw *last;
+    if (last) throw error(*last);
     thread_id_ = mysql_thread_id(mysql_.get());
     const char* v = mysql_get_server_info(mysql_.get());
     server_version_ = v != nullptr ? v : "";
@@ -277,11 +292,15 @@ void session::open(const config& cfg) {
     mariadb_get_infov(mysql_.get(), MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &extended);
     bulk_supported_ = mariadb_ && (extended & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)) != 0;
     ++generation_;
+    // dal's timestamps are UTC: TIMESTAMP columns convert through the session's time zone, so
+    // it is UTC too (DATETIME columns are stored as given).
+    std::string setup = "SET time_zone = '+00:00'";
     server_timeout_ = 0;
     if (configured_timeout_ > 0) {
-        run_simple(timeout_sql(configured_timeout_));
+        setup += ", " + timeout_sql(configured_timeout_).substr(4);  // one SET, one round trip
         server_timeout_ = configured_timeout_;
     }
+    run_simple(setup);
 }
 
 std::string session::timeout_sql(std::int64_t ms) const {
@@ -298,12 +317,12 @@ std::string session::timeout_sql(std::int64_t ms) const {
 void session::close() noexcept {
     if (watchdog_) {
         watchdog_->owner = nullptr;
-        watchdog_->timer->cancel();
+        cancel_quietly(*watchdog_->timer);
         watchdog_.reset();
     }
     active_deadline_ = deadline::max();
     if (socket_) {
-        socket_->release();  // Connector/C owns the descriptor
+        release_quietly(*socket_);  // Connector/C owns the descriptor
         socket_.reset();
     }
     text_res_.reset();
@@ -413,11 +432,11 @@ error session::last_error(std::string_view sql, MYSQL_STMT* st) const {
 }
 
 void session::fail(std::string_view sql, MYSQL_STMT* st) {
-    error e = last_error(sql, st);
+    const error e = last_error(sql, st);
     // Client-side errors (2000-2999) leave the protocol state unknown: the connection is gone.
     const int n = e.diag().native_code;
     if (n >= 2000 && n < 3000) close();
-    throw e;
+    throw error(e);
 }
 
 statement session::prepare(std::string_view sql) {
@@ -690,12 +709,6 @@ bool session::fetch(statement& st) {
             f.type = field_view::kind::text;
             switch (columns_[c].how) {
                 case column::decode::integer:
-                    if (std::from_chars(f.bytes.data(), f.bytes.data() + f.bytes.size(), f.i).ec ==
-                        std::errc{})
-                        f.type = field_view::kind::int64;
-                    else
-                        f.type = field_view::kind::decimal;  // beyond int64 (BIGINT UNSIGNED)
-                    break;
                 case column::decode::unsigned_integer:
                     if (std::from_chars(f.bytes.data(), f.bytes.data() + f.bytes.size(), f.i).ec ==
                         std::errc{})
@@ -819,12 +832,10 @@ std::uint64_t session::execute_bulk(statement& st, std::span<const std::span<con
             const bool was_intlike = kinds[c] == param_ref::kind::int64 ||
                                      kinds[c] == param_ref::kind::uint64 ||
                                      kinds[c] == param_ref::kind::boolean;
-            if (kinds[c] == param_ref::kind::null)
-                kinds[c] = k;
-            else if (kinds[c] != k && !(intlike && was_intlike))
+            if (kinds[c] != param_ref::kind::null && kinds[c] != k && !(intlike && was_intlike))
                 uniform = false;
-            else if (k == param_ref::kind::uint64)
-                kinds[c] = k;
+            else if (kinds[c] == param_ref::kind::null || k == param_ref::kind::uint64)
+                kinds[c] = k;  // unsigned wins: the column is bound as BIGINT UNSIGNED
         }
     }
     if (!uniform) {
@@ -1081,7 +1092,7 @@ session::watch::~watch() {
     s_.active_deadline_ = deadline::max();
     if (s_.watchdog_ && s_.watchdog_->armed) {
         s_.watchdog_->armed = false;
-        s_.watchdog_->timer->cancel();
+        cancel_quietly(*s_.watchdog_->timer);
     }
 }
 

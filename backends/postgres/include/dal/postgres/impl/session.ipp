@@ -35,6 +35,21 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+/// Cancelling a timer or releasing a descriptor can only fail on a broken reactor; paths that
+/// must not throw (close, destructors) ignore that.
+void cancel_quietly(boost::asio::steady_timer& t) noexcept {
+    try {
+        t.cancel();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): see above
+    }
+}
+void release_quietly(boost::asio::posix::stream_descriptor& d) noexcept {
+    try {
+        d.release();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): see above
+    }
+}
+
 [[noreturn]] void bad_option(std::string_view key, std::string_view value,
                              std::string_view expected) {
     throw error(make_error_code(client_errc::invalid_config),
@@ -305,9 +320,9 @@ void session::start_connect(const config& cfg) {
     conn_.reset(PQconnectStartParams(keys.data(), values.data(), 0));
     target_ = hosts + " (port " + ports + "), database " + cfg.database;
     if (!conn_ || PQstatus(conn_.get()) == CONNECTION_BAD) {
-        error e = connect_error(conn_.get(), target_);
+        const error e = connect_error(conn_.get(), target_);
         conn_.reset();
-        throw e;
+        throw error(e);
     }
 }
 
@@ -317,9 +332,9 @@ void session::open(const config& cfg) {
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
     while (st != PGRES_POLLING_OK) {
         if (st == PGRES_POLLING_FAILED) {
-            error e = connect_error(conn_.get(), target_);
+            const error e = connect_error(conn_.get(), target_);
             conn_.reset();
-            throw e;
+            throw error(e);
         }
         if (!wait_socket(st == PGRES_POLLING_WRITING, d)) {
             conn_.reset();
@@ -359,18 +374,20 @@ std::string session::setup_sql() const {
 void session::close() noexcept {
     if (watchdog_) {
         watchdog_->owner = nullptr;
-        watchdog_->timer->cancel();
+        cancel_quietly(*watchdog_->timer);
         watchdog_.reset();
     }
     active_deadline_ = deadline::max();
     if (socket_) {
-        socket_->release();  // libpq owns the descriptor
+        release_quietly(*socket_);  // libpq owns the descriptor
         socket_.reset();
     }
-    {
+    try {
         const std::lock_guard lock(cancel_->mutex);
         if (cancel_->key != nullptr) PQfreeCancel(cancel_->key);
         cancel_->key = nullptr;
+    } catch (...) {  // NOLINT(bugprone-empty-catch): a mutex that cannot lock; the key is
+                     // freed with the handle
     }
     conn_.reset();
     graveyard_->clear();
@@ -466,7 +483,7 @@ deadline session::default_deadline() const {
 
 statement session::prepare(std::string_view sql) {
     require_open();
-    if (!named_) return statement({}, std::string(sql), generation_, graveyard_);
+    if (!named_) return {{}, std::string(sql), generation_, graveyard_};
     std::string name = "dal_" + std::to_string(++next_name_);
     const std::string text(sql);
     current_sql_ = text;
@@ -480,7 +497,7 @@ statement session::prepare(std::string_view sql) {
         consume(r, ignore, rs);
     check(rs);
     current_sql_ = {};  // `text` is going away
-    return statement(std::move(name), text, generation_, graveyard_);
+    return {std::move(name), text, generation_, graveyard_};
 }
 
 std::string session::pending_sql(deadline d) {
@@ -712,9 +729,9 @@ error session::result_error(const PGresult* r) const {
 
 void session::check(results_state& rs) {
     if (rs.error) {
-        error e = result_error(rs.error.get());
+        const error e = result_error(rs.error.get());
         if (PQstatus(conn_.get()) == CONNECTION_BAD) close();
-        throw e;
+        throw error(e);
     }
     if (give_up_) {
         close();
@@ -859,7 +876,7 @@ session::watch::~watch() {
     s_.active_deadline_ = deadline::max();
     if (s_.watchdog_ && s_.watchdog_->armed_for != deadline::max()) {
         s_.watchdog_->armed_for = deadline::max();
-        s_.watchdog_->timer->cancel();
+        cancel_quietly(*s_.watchdog_->timer);
     }
 }
 
@@ -996,9 +1013,9 @@ boost::asio::awaitable<void> session::async_open(config cfg) {
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
     while (st != PGRES_POLLING_OK) {
         if (st == PGRES_POLLING_FAILED) {
-            error e = connect_error(conn_.get(), target_);
+            const error e = connect_error(conn_.get(), target_);
             conn_.reset();
-            throw e;
+            throw error(e);
         }
         // The descriptor may change between polls (next host, SSL retry): wait on a
         // temporary view of the current one, released (not closed) afterwards.
