@@ -1,0 +1,709 @@
+// Copyright (c) 2026 The dal authors. Distributed under the Boost Software License 1.0.
+#pragma once
+/// \file
+/// `dal::basic_pool<Connection>`: a pool of composed connections of one configuration.
+///
+///     auto pool = dal::basic_pool<dal::postgres::connection>::create(cfg);
+///     auto db = pool->acquire();                       // a lease; returned when it goes away
+///     db->execute("UPDATE [t] SET [n] = [n] + 1"_sql);
+///     auto db2 = co_await pool->async_acquire(asio::use_awaitable);
+///
+/// - Waiters are served strictly first come, first served, threads and coroutines alike: a
+///   returned connection is handed to the oldest waiter directly.
+/// - A waiter that times out gets `errc::pool_timeout` with the pool's size, how many were in
+///   use, how many waited and how long it waited, so saturation is visible at once.
+/// - A connection idle longer than `validate_after_idle` is pinged before it is handed out
+///   (pgxpool's rule); a broken one is replaced, never handed out.
+/// - Connections live at most `max_lifetime` (minus a random jitter, so they do not all expire
+///   together); idle ones beyond `min` are closed after `idle_timeout`.
+/// - Returned connections are cleaned: an open transaction is rolled back; a closed or broken
+///   one is discarded, not reused.
+/// - Leases held longer than `leak_threshold` are reported (where they were acquired, their
+///   tags) to `on_leak` and counted.
+/// - `close()` stops handing out connections, fails the waiters with `errc::pool_closed`, waits
+///   for leases up to a limit, then cancels what still runs; nothing blocks forever.
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <source_location>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <dal/config.hpp>
+#include <dal/connection.hpp>
+#include <dal/error.hpp>
+
+namespace dal {
+
+/// How a pool behaves; `from(config)` takes the sizes and limits of a config.
+struct pool_options {
+    std::size_t min = 1;
+    /// 0: derived with `default_pool_size` (docs/pool.md).
+    std::size_t max = 0;
+    std::chrono::milliseconds acquire_timeout{10'000};
+    /// Ping a connection idle longer than this before handing it out.
+    std::chrono::milliseconds validate_after_idle{1'000};
+    std::chrono::milliseconds max_lifetime{30 * 60'000};
+    /// Each connection's lifetime is shortened by a random fraction up to this.
+    double lifetime_jitter = 0.1;
+    std::chrono::milliseconds idle_timeout{10 * 60'000};
+    /// Connections being opened at once, at most (a reconnect storm stays bounded).
+    std::size_t max_concurrent_creations = 2;
+    /// 0: off. Leases held longer are reported to `on_leak`.
+    std::chrono::milliseconds leak_threshold{0};
+    /// The server's connection limit if known (0: unknown), for the sizing rule.
+    std::size_t server_connection_limit = 0;
+
+    [[nodiscard]] static pool_options from(const config& cfg);
+};
+
+/// The sizing rule (the Python design's `_calculate_pool_size`): a database does its work on
+/// its cores and disks, so more connections than about twice its cores only queue inside the
+/// server; fewer users than that need fewer connections; and one service should not take more
+/// than a quarter of the server's connection limit. Result: min(2·cores + 1, expected
+/// concurrency if known, server limit / 4 if known), at least max(min, 1).
+[[nodiscard]] std::size_t default_pool_size(std::size_t cores, std::size_t expected_concurrency,
+                                            std::size_t server_connection_limit,
+                                            std::size_t min_size) noexcept;
+
+/// A snapshot of a pool, for dashboards and scaling decisions.
+struct pool_status {
+    std::string name;  ///< the config's alias (never the password)
+    std::size_t min = 0;
+    std::size_t max = 0;
+    std::size_t size = 0;  ///< open connections, idle and in use
+    std::size_t idle = 0;
+    std::size_t in_use = 0;
+    std::size_t waiters = 0;  ///< acquirers waiting now
+    std::uint64_t created = 0;
+    std::uint64_t closed = 0;  ///< connections closed (expired, idle, broken, pool closed)
+    std::uint64_t timeouts = 0;
+    std::uint64_t leaks = 0;
+    std::uint64_t acquired = 0;
+    bool closing = false;
+};
+
+/// A lease held too long.
+struct leak_report {
+    std::source_location acquired_at;
+    std::chrono::milliseconds held_for{};
+    std::vector<std::pair<std::string, std::string>> tags;
+};
+
+namespace detail {
+[[noreturn]] void throw_pool_timeout(const pool_status& s, std::chrono::milliseconds waited);
+[[noreturn]] void throw_pool_closed(std::string_view name);
+/// A random fraction in [0, 1) for lifetime jitter (thread-safe).
+[[nodiscard]] double pool_jitter() noexcept;
+}  // namespace detail
+
+/// The part of every pool the registry and health checks use, whatever the connection type.
+class pool_base {
+public:
+    pool_base() = default;
+    pool_base(const pool_base&) = delete;
+    pool_base& operator=(const pool_base&) = delete;
+    pool_base(pool_base&&) = delete;
+    pool_base& operator=(pool_base&&) = delete;
+    virtual ~pool_base() = default;
+    [[nodiscard]] virtual pool_status status() const = 0;
+    /// Healthy when it can serve: never waits behind a saturated pool, never touches a
+    /// connection in use. A busy pool is healthy.
+    [[nodiscard]] virtual bool healthy() = 0;
+    virtual void close(std::chrono::milliseconds graceful) noexcept = 0;
+};
+
+template <class Connection>
+class basic_pool final : public pool_base,
+                         public std::enable_shared_from_this<basic_pool<Connection>> {
+    struct slot {
+        std::unique_ptr<Connection> conn;
+        std::chrono::steady_clock::time_point created;
+        std::chrono::steady_clock::time_point last_used;
+        std::chrono::steady_clock::time_point expires;
+        std::chrono::steady_clock::time_point acquired;
+        std::source_location where;
+        std::vector<std::pair<std::string, std::string>> tags;
+        bool in_use = false;
+        bool leak_reported = false;
+        bool condemned = false;  ///< the pool closed while it was in use
+    };
+    using slot_iter = typename std::list<slot>::iterator;
+
+public:
+    using clock = std::chrono::steady_clock;
+
+    /// A connection on loan: returned to the pool when destroyed (or by `release()`).
+    class lease {
+    public:
+        lease() = default;
+        lease(const lease&) = delete;
+        lease& operator=(const lease&) = delete;
+        lease(lease&& o) noexcept : pool_(std::move(o.pool_)), slot_(o.slot_) {}
+        lease& operator=(lease&& o) noexcept {
+            if (this != &o) {
+                release();
+                pool_ = std::move(o.pool_);
+                slot_ = o.slot_;
+            }
+            return *this;
+        }
+        ~lease() { release(); }
+        [[nodiscard]] Connection& operator*() const noexcept { return *slot_->conn; }
+        [[nodiscard]] Connection* operator->() const noexcept { return slot_->conn.get(); }
+        [[nodiscard]] explicit operator bool() const noexcept { return pool_ != nullptr; }
+        /// Labels for leak reports (and, later, metrics).
+        void set_tags(std::vector<std::pair<std::string, std::string>> tags) {
+            slot_->tags = std::move(tags);
+        }
+        /// Returns the connection now.
+        void release() noexcept {
+            if (pool_) std::exchange(pool_, nullptr)->give_back(slot_);
+        }
+
+    private:
+        friend class basic_pool;
+        lease(std::shared_ptr<basic_pool> p, slot_iter s) noexcept
+            : pool_(std::move(p)), slot_(s) {}
+        std::shared_ptr<basic_pool> pool_;
+        slot_iter slot_{};
+    };
+
+    /// Creates the pool and opens `min` connections (failures are reported, the pool is still
+    /// usable: it retries on demand).
+    static std::shared_ptr<basic_pool> create(config cfg) {
+        pool_options o = pool_options::from(cfg);
+        return create(std::move(cfg), o);
+    }
+    static std::shared_ptr<basic_pool> create(config cfg, pool_options opts) {
+        std::shared_ptr<basic_pool> p(new basic_pool(std::move(cfg), opts));
+        p->warm_up();
+        return p;
+    }
+
+    /// Waits (first come, first served) for a connection, at most `timeout` (default: the
+    /// pool's acquire_timeout). Throws errc::pool_timeout, errc::pool_closed, or the connect
+    /// error when a new connection cannot be opened.
+    [[nodiscard]] lease acquire(std::optional<std::chrono::milliseconds> timeout = std::nullopt,
+                                std::source_location where = std::source_location::current()) {
+        const auto start = clock::now();
+        const auto limit = timeout.value_or(opts_.acquire_timeout);
+        const auto until = start + limit;
+        while (true) {
+            std::unique_lock lk(mutex_);
+            if (closing_) detail::throw_pool_closed(name_);
+            expire_idle_locked();
+            if (waiters_.empty()) {
+                if (auto s = take_idle_locked()) {
+                    lk.unlock();
+                    if (auto l = checked_out(*s, where)) return std::move(*l);
+                    continue;  // it was broken: discarded, try again
+                }
+                if (can_create_locked()) {
+                    ++creating_;
+                    lk.unlock();
+                    return lease(this->shared_from_this(), open_new(where));
+                }
+            }
+            // Wait in line; while the pool may grow, the oldest waiters open connections.
+            auto w = std::make_shared<waiter>();
+            waiters_.push_back(w);
+            grow_for_waiters_locked();
+            const bool served = w->cv.wait_until(lk, until, [&] { return w->done; });
+            if (!served) {
+                std::erase(waiters_, w);
+                ++timeouts_;
+                const pool_status s = status_locked();
+                lk.unlock();
+                detail::throw_pool_timeout(
+                    s, std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start));
+            }
+            if (w->error) std::rethrow_exception(w->error);
+            if (w->create) {  // handed the right to open a connection
+                lk.unlock();
+                return lease(this->shared_from_this(), open_new(where));
+            }
+            mark_acquired_locked(*w->got, where);
+            return lease(this->shared_from_this(), *w->got);
+        }
+    }
+
+    /// The async form: completes with (std::exception_ptr, lease) on the handler's executor.
+    /// Opening a connection (blocking in the drivers' connect) runs on dal's worker threads.
+    template <class Token>
+    auto async_acquire(Token&& token,
+                       std::optional<std::chrono::milliseconds> timeout = std::nullopt,
+                       std::source_location where = std::source_location::current()) {
+        return boost::asio::async_initiate<Token, void(std::exception_ptr, lease)>(
+            [self = this->shared_from_this(), timeout, where](auto handler) {
+                self->start_async_acquire(std::move(handler), timeout, where);
+            },
+            token);
+    }
+
+    [[nodiscard]] pool_status status() const override {
+        const std::lock_guard lk(mutex_);
+        return status_locked();
+    }
+
+    /// Reports leases held longer than leak_threshold (once each) and returns how many are
+    /// held that long now. Called by status checks; cheap.
+    std::size_t check_leaks() {
+        if (opts_.leak_threshold.count() <= 0) return 0;
+        std::vector<leak_report> reports;
+        std::size_t held = 0;
+        {
+            const std::lock_guard lk(mutex_);
+            const auto now = clock::now();
+            for (slot& s : slots_) {
+                if (!s.in_use || now - s.acquired < opts_.leak_threshold) continue;
+                ++held;
+                if (s.leak_reported) continue;
+                s.leak_reported = true;
+                ++leaks_;
+                reports.push_back(
+                    {s.where,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(now - s.acquired),
+                     s.tags});
+            }
+        }
+        if (on_leak_)
+            for (const leak_report& r : reports)
+                on_leak_(r);
+        return held;
+    }
+    void on_leak(std::function<void(const leak_report&)> f) {
+        const std::lock_guard lk(mutex_);
+        on_leak_ = std::move(f);
+    }
+
+    bool healthy() override {
+        std::unique_lock lk(mutex_);
+        if (closing_) return false;
+        // An idle connection: ping it (it is taken out of the pool for that moment only).
+        if (auto s = take_idle_locked()) {
+            lk.unlock();
+            auto l = checked_out(*s, std::source_location::current(), true);
+            return l.has_value();
+        }
+        // All in use: busy, not unhealthy.
+        if (in_use_locked() > 0) return true;
+        // No connection at all: can one be opened?
+        if (!can_create_locked()) return true;  // others are opening connections right now
+        ++creating_;
+        lk.unlock();
+        try {
+            lease l(this->shared_from_this(), open_new(std::source_location::current()));
+            return true;
+        } catch (const error&) {
+            return false;
+        }
+    }
+
+    /// Stops handing out connections, fails the waiters, closes idle connections, waits up to
+    /// `graceful` for the leases, then cancels the statements of those still out: they are
+    /// rolled back and closed when their holders return them (never committed on anyone's
+    /// behalf, and never closed under a thread that is using them).
+    void close(std::chrono::milliseconds graceful) noexcept override {
+        std::unique_lock lk(mutex_);
+        closing_ = true;
+        fail_waiters_locked(std::make_exception_ptr(error(make_error_code(client_errc::pool_closed),
+                                                          "the pool '" + name_ + "' is closed")));
+        close_idle_locked();
+        returned_.wait_for(lk, graceful, [&] { return in_use_locked() == 0; });
+        for (slot& s : slots_) {
+            if (!s.in_use) continue;
+            s.condemned = true;
+            s.conn->cancel();
+        }
+    }
+
+    ~basic_pool() override { close(std::chrono::milliseconds{0}); }
+
+private:
+    struct waiter {
+        std::condition_variable cv;
+        bool done = false;
+        bool create = false;  ///< may open a new connection (one was discarded)
+        std::optional<slot_iter> got;
+        std::exception_ptr error;
+        /// Async waiters: completes the handler on its executor.
+        std::function<void(std::exception_ptr, std::optional<slot_iter>, bool)> complete;
+        std::shared_ptr<boost::asio::steady_timer> timer;
+    };
+
+    basic_pool(config cfg, pool_options opts) : cfg_(std::move(cfg)), opts_(opts) {
+        if (opts_.max == 0)
+            opts_.max = default_pool_size(std::thread::hardware_concurrency(),
+                                          cfg_.pool.expected_concurrency,
+                                          opts_.server_connection_limit, opts_.min);
+        opts_.min = std::min(opts_.min, opts_.max);
+        name_ = std::string(cfg_.effective_alias());
+    }
+
+    void warm_up() {
+        for (std::size_t k = 0; k < opts_.min; ++k) {
+            try {
+                std::unique_lock lk(mutex_);
+                if (!can_create_locked()) break;
+                ++creating_;
+                lk.unlock();
+                lease l(this->shared_from_this(), open_new(std::source_location::current()));
+                const std::lock_guard relk(mutex_);
+                --acquired_;  // warming up is not an acquisition
+            } catch (const error&) {
+                break;  // the server is not there yet: connections open on demand
+            }
+        }
+    }
+
+    // ---- under the lock ------------------------------------------------------------------
+
+    [[nodiscard]] std::size_t in_use_locked() const {
+        return static_cast<std::size_t>(
+            std::count_if(slots_.begin(), slots_.end(), [](const slot& s) { return s.in_use; }));
+    }
+    [[nodiscard]] pool_status status_locked() const {
+        pool_status s;
+        s.name = name_;
+        s.min = opts_.min;
+        s.max = opts_.max;
+        s.size = slots_.size();
+        s.in_use = in_use_locked();
+        s.idle = s.size - s.in_use;
+        s.waiters = waiters_.size();
+        s.created = created_;
+        s.closed = closed_;
+        s.timeouts = timeouts_;
+        s.leaks = leaks_;
+        s.acquired = acquired_;
+        s.closing = closing_;
+        return s;
+    }
+    [[nodiscard]] bool can_create_locked() const {
+        return slots_.size() + creating_ < opts_.max && creating_ < opts_.max_concurrent_creations;
+    }
+    /// The most recently used idle connection (the others can then age out to `min`).
+    std::optional<slot_iter> take_idle_locked() {
+        std::optional<slot_iter> best;
+        for (auto it = slots_.begin(); it != slots_.end(); ++it)
+            if (!it->in_use && (!best || it->last_used > (*best)->last_used)) best = it;
+        if (best) (*best)->in_use = true;
+        return best;
+    }
+    void mark_acquired_locked(slot_iter s, const std::source_location& where) {
+        s->in_use = true;
+        s->acquired = clock::now();
+        s->where = where;
+        s->tags.clear();
+        s->leak_reported = false;
+        ++acquired_;
+    }
+    void expire_idle_locked() {
+        const auto now = clock::now();
+        for (auto it = slots_.begin(); it != slots_.end();) {
+            const bool idle_too_long =
+                slots_.size() > opts_.min && now - it->last_used > opts_.idle_timeout;
+            if (!it->in_use && (now >= it->expires || idle_too_long)) {
+                it->conn->close();
+                ++closed_;
+                it = slots_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    void close_idle_locked() {
+        for (auto it = slots_.begin(); it != slots_.end();) {
+            if (!it->in_use) {
+                it->conn->close();
+                ++closed_;
+                it = slots_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    void fail_waiters_locked(const std::exception_ptr& e) {
+        for (const auto& w : waiters_) {
+            w->done = true;
+            w->error = e;
+            if (w->complete) {
+                if (w->timer) w->timer->cancel();
+                w->complete(e, std::nullopt, false);
+            } else {
+                w->cv.notify_one();
+            }
+        }
+        waiters_.clear();
+    }
+    /// While the pool is below max, the oldest waiters get the right to open a connection.
+    void grow_for_waiters_locked() {
+        while (!waiters_.empty() && can_create_locked())
+            serve_waiter_locked(std::nullopt);
+    }
+
+    /// Gives `s` (or, with no slot, the right to open one) to the oldest waiter.
+    bool serve_waiter_locked(std::optional<slot_iter> s) {
+        if (waiters_.empty()) return false;
+        const std::shared_ptr<waiter> w = waiters_.front();
+        waiters_.pop_front();
+        w->done = true;
+        if (s) {
+            (*s)->in_use = true;  // promised to this waiter: nobody else may take it
+            w->got = s;
+        } else {
+            w->create = true;
+            ++creating_;
+        }
+        if (w->complete) {
+            if (w->timer) w->timer->cancel();
+            w->complete(nullptr, s, !s.has_value());
+        } else {
+            w->cv.notify_one();
+        }
+        return true;
+    }
+
+    // ---- outside the lock ----------------------------------------------------------------
+
+    /// Opens a connection (the caller reserved it with ++creating_) and returns it in use.
+    slot_iter open_new(const std::source_location& where) {
+        std::unique_ptr<Connection> c;
+        std::exception_ptr failed;
+        try {
+            c = std::make_unique<Connection>(cfg_);
+        } catch (...) {
+            failed = std::current_exception();
+        }
+        const std::lock_guard lk(mutex_);
+        --creating_;
+        if (failed) {
+            // The right to open passes to the next waiter, who will try (and report) itself.
+            if (!waiters_.empty() && can_create_locked()) serve_waiter_locked(std::nullopt);
+            std::rethrow_exception(failed);
+        }
+        const auto now = clock::now();
+        slot s;
+        s.conn = std::move(c);
+        s.created = now;
+        s.last_used = now;
+        const auto jitter = std::chrono::duration_cast<std::chrono::milliseconds>(
+            opts_.max_lifetime * opts_.lifetime_jitter * detail::pool_jitter());
+        s.expires = now + opts_.max_lifetime - jitter;
+        slots_.push_back(std::move(s));
+        ++created_;
+        const slot_iter it = std::prev(slots_.end());
+        mark_acquired_locked(it, where);
+        grow_for_waiters_locked();  // a creation slot is free again (counted after the push)
+        return it;
+    }
+
+    /// Validates a connection taken from the idle list; a broken one is discarded.
+    std::optional<lease> checked_out(slot_iter s, const std::source_location& where,
+                                     bool force_ping = false) {
+        const bool stale = clock::now() - s->last_used > opts_.validate_after_idle;
+        if (stale || force_ping) {
+            try {
+                if (!s->conn->is_open())
+                    throw error(make_error_code(client_errc::connection_closed), "closed");
+                s->conn->ping();
+            } catch (...) {
+                discard(s);
+                return std::nullopt;
+            }
+        }
+        {
+            const std::lock_guard lk(mutex_);
+            mark_acquired_locked(s, where);
+        }
+        return lease(this->shared_from_this(), s);
+    }
+
+    void discard(slot_iter s) noexcept {
+        s->conn->close();
+        const std::lock_guard lk(mutex_);
+        slots_.erase(s);
+        ++closed_;
+        // Room for a new connection: the oldest waiter may open it.
+        if (!closing_ && !waiters_.empty() && can_create_locked())
+            serve_waiter_locked(std::nullopt);
+        returned_.notify_all();
+    }
+
+    /// A lease came back: clean the connection, then hand it on or keep it idle.
+    void give_back(slot_iter s) noexcept {
+        Connection& c = *s->conn;
+        bool reuse = c.is_open() && !s->condemned;
+        if (reuse) {
+            try {
+                // Never commit on someone's behalf: an open transaction is rolled back.
+                if (c.native_session().in_transaction()) c.native_session().rollback();
+            } catch (...) {
+                reuse = false;  // the state is unknown: not reused
+            }
+        }
+        const auto now = clock::now();
+        if (!reuse || closing_ || now >= s->expires) {
+            if (s->condemned && c.is_open()) {
+                try {
+                    if (c.native_session().in_transaction()) c.native_session().rollback();
+                } catch (...) {  // NOLINT(bugprone-empty-catch): closing anyway
+                }
+            }
+            discard(s);
+            return;
+        }
+        const std::lock_guard lk(mutex_);
+        s->last_used = now;
+        s->in_use = false;
+        if (!serve_waiter_locked(s)) returned_.notify_all();
+    }
+
+    template <class Handler>
+    void start_async_acquire(Handler handler, std::optional<std::chrono::milliseconds> timeout,
+                             std::source_location where) {
+        auto ex = boost::asio::get_associated_executor(handler, detail_executor());
+        auto self = this->shared_from_this();
+        // The handler is move-only: kept in a shared box so the waiter's std::function can be
+        // copied; it runs exactly once (`done` under the pool's lock decides who completes).
+        auto box = std::make_shared<std::optional<Handler>>(std::move(handler));
+        // Type-erased so that a retry (after a failed validation) does not instantiate a new
+        // handler type each time.
+        const finish_fn finish = [box, ex](std::exception_ptr ep, lease l) mutable {
+            // post, never dispatch: waiters are completed under the pool's lock.
+            boost::asio::post(ex, [box, ep, l = std::move(l)]() mutable {
+                auto h = std::move(**box);
+                box->reset();
+                std::move(h)(ep, std::move(l));
+            });
+        };
+        auto open_async = [self, finish, where]() mutable {
+            boost::asio::post(dal::detail::blocking_pool(), [self, finish, where]() mutable {
+                try {
+                    lease l(self, self->open_new(where));
+                    finish(nullptr, std::move(l));
+                } catch (...) {
+                    finish(std::current_exception(), lease{});
+                }
+            });
+        };
+        std::unique_lock lk(mutex_);
+        if (closing_) {
+            lk.unlock();
+            finish(std::make_exception_ptr(error(make_error_code(client_errc::pool_closed),
+                                                 "the pool '" + name_ + "' is closed")),
+                   lease{});
+            return;
+        }
+        expire_idle_locked();
+        if (waiters_.empty()) {
+            if (auto s = take_idle_locked()) {
+                lk.unlock();
+                // Validation may ping (a round trip): on a worker, not on the caller's loop.
+                boost::asio::post(dal::detail::blocking_pool(), [self, s, where, finish]() mutable {
+                    if (auto l = self->checked_out(*s, where)) {
+                        finish(nullptr, std::move(*l));
+                        return;
+                    }
+                    self->retry_async(finish, where);
+                });
+                return;
+            }
+            if (can_create_locked()) {
+                ++creating_;
+                lk.unlock();
+                open_async();
+                return;
+            }
+        }
+        const auto start = clock::now();
+        auto w = std::make_shared<waiter>();
+        w->complete = [self, finish, where, open_async](
+                          std::exception_ptr ep, std::optional<slot_iter> s, bool create) mutable {
+            if (ep) {
+                finish(ep, lease{});
+            } else if (create) {
+                open_async();
+            } else {
+                self->mark_acquired_locked(*s, where);  // called under the lock
+                finish(nullptr, lease(self, *s));
+            }
+        };
+        w->timer = std::make_shared<boost::asio::steady_timer>(ex);
+        w->timer->expires_after(timeout.value_or(opts_.acquire_timeout));
+        std::weak_ptr<waiter> weak = w;
+        w->timer->async_wait([self, weak, finish,
+                              start](const boost::system::error_code& ec) mutable {
+            if (ec) return;
+            const auto wp = weak.lock();
+            if (!wp) return;
+            std::unique_lock lk2(self->mutex_);
+            if (wp->done) return;
+            wp->done = true;
+            std::erase(self->waiters_, wp);
+            ++self->timeouts_;
+            const pool_status s = self->status_locked();
+            lk2.unlock();
+            try {
+                detail::throw_pool_timeout(
+                    s, std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start));
+            } catch (...) {
+                finish(std::current_exception(), lease{});
+            }
+        });
+        waiters_.push_back(std::move(w));
+        grow_for_waiters_locked();
+    }
+
+    using finish_fn = std::function<void(std::exception_ptr, lease)>;
+    struct erased_handler {
+        finish_fn f;
+        void operator()(std::exception_ptr ep, lease l) { f(std::move(ep), std::move(l)); }
+    };
+    void retry_async(const finish_fn& finish, std::source_location where) {
+        start_async_acquire(erased_handler{finish}, std::nullopt, where);
+    }
+
+    static boost::asio::any_io_executor detail_executor() {
+        return dal::detail::shared_io_executor();
+    }
+
+    config cfg_;
+    pool_options opts_;
+    std::string name_;
+    mutable std::mutex mutex_;
+    std::condition_variable returned_;
+    std::list<slot> slots_;  // stable iterators: leases point into it
+    std::deque<std::shared_ptr<waiter>> waiters_;
+    std::size_t creating_ = 0;
+    bool closing_ = false;
+    std::uint64_t created_ = 0;
+    std::uint64_t closed_ = 0;
+    std::uint64_t timeouts_ = 0;
+    std::uint64_t leaks_ = 0;
+    std::uint64_t acquired_ = 0;
+    std::function<void(const leak_report&)> on_leak_;
+};
+
+}  // namespace dal
