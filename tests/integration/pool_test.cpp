@@ -23,6 +23,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <dal/pool.hpp>
+#include <dal/pool_registry.hpp>
 #include <dal/postgres.hpp>
 #include <dal/sqlite.hpp>
 
@@ -258,6 +259,33 @@ BOOST_AUTO_TEST_CASE(async_acquire_and_timeout) {
         BOOST_TEST((e.code() == dal::errc::pool_timeout));
     }
     BOOST_TEST(p->healthy());  // busy is not unhealthy
+}
+
+BOOST_AUTO_TEST_CASE(registry_shares_pools_by_config) {
+    temp_file f;
+    temp_file g;
+    dal::pool_registry registry;
+    dal::config a = f.config();
+    dal::config same = f.config();
+    same.alias = "another-name";  // not part of the identity
+    auto p1 = registry.get<dal::sqlite::connection>(a);
+    auto p2 = registry.get<dal::sqlite::connection>(same);
+    auto p3 = registry.get<dal::sqlite::connection>(g.config());
+    BOOST_TEST(p1 == p2);
+    BOOST_TEST(p1 != p3);
+    BOOST_TEST(registry.size() == 2U);
+    BOOST_TEST(registry.status_all().size() == 2U);
+    for (const auto& [name, ok] : registry.health_all())
+        BOOST_TEST(ok, name);
+    auto held = p1->acquire();
+    registry.close(a, 10ms);
+    BOOST_TEST(registry.size() == 1U);
+    BOOST_TEST(p1->status().closing);
+    BOOST_TEST(!p3->status().closing);
+    auto fresh = registry.get<dal::sqlite::connection>(a);  // a new pool after close
+    BOOST_TEST(fresh != p1);
+    registry.close_all(10ms);
+    BOOST_TEST(registry.size() == 0U);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
