@@ -36,7 +36,6 @@
 #include <mutex>
 #include <optional>
 #include <random>
-#include <source_location>
 #include <string>
 #include <thread>
 #include <utility>
@@ -54,6 +53,23 @@
 #include <dal/error.hpp>
 
 namespace dal {
+
+/// Where a lease was acquired: std::source_location's information, built from the compiler
+/// builtins GCC and Clang 14 share (Clang 14 cannot compile libstdc++'s <source_location>).
+/// As a default argument it records the caller's location.
+struct source_location {
+    const char* file = "";
+    unsigned line = 0;
+    const char* function = "";
+    [[nodiscard]] static constexpr source_location current(
+        const char* f = __builtin_FILE(), int l = __builtin_LINE(),
+        const char* fn = __builtin_FUNCTION()) noexcept {
+        return {f, static_cast<unsigned>(l), fn};
+    }
+    [[nodiscard]] constexpr const char* file_name() const noexcept { return file; }
+    [[nodiscard]] constexpr unsigned line_number() const noexcept { return line; }
+    [[nodiscard]] constexpr const char* function_name() const noexcept { return function; }
+};
 
 /// How a pool behaves; `from(config)` takes the sizes and limits of a config.
 struct pool_options {
@@ -105,7 +121,7 @@ struct pool_status {
 
 /// A lease held too long.
 struct leak_report {
-    std::source_location acquired_at;
+    dal::source_location acquired_at;
     std::chrono::milliseconds held_for{};
     std::vector<std::pair<std::string, std::string>> tags;
 };
@@ -142,7 +158,7 @@ class basic_pool final : public pool_base,
         std::chrono::steady_clock::time_point last_used;
         std::chrono::steady_clock::time_point expires;
         std::chrono::steady_clock::time_point acquired;
-        std::source_location where;
+        dal::source_location where;
         std::vector<std::pair<std::string, std::string>> tags;
         bool in_use = false;
         bool leak_reported = false;
@@ -205,7 +221,7 @@ public:
     /// pool's acquire_timeout). Throws errc::pool_timeout, errc::pool_closed, or the connect
     /// error when a new connection cannot be opened.
     [[nodiscard]] lease acquire(std::optional<std::chrono::milliseconds> timeout = std::nullopt,
-                                std::source_location where = std::source_location::current()) {
+                                dal::source_location where = dal::source_location::current()) {
         const auto start = clock::now();
         const auto limit = timeout.value_or(opts_.acquire_timeout);
         const auto until = start + limit;
@@ -253,7 +269,7 @@ public:
     template <class Token>
     auto async_acquire(Token&& token,
                        std::optional<std::chrono::milliseconds> timeout = std::nullopt,
-                       std::source_location where = std::source_location::current()) {
+                       dal::source_location where = dal::source_location::current()) {
         return boost::asio::async_initiate<Token, void(std::exception_ptr, lease)>(
             [self = this->shared_from_this(), timeout, where](auto handler) {
                 self->start_async_acquire(std::move(handler), timeout, where);
@@ -303,7 +319,7 @@ public:
         // An idle connection: ping it (it is taken out of the pool for that moment only).
         if (auto s = take_idle_locked()) {
             lk.unlock();
-            auto l = checked_out(*s, std::source_location::current(), true);
+            auto l = checked_out(*s, dal::source_location::current(), true);
             return l.has_value();
         }
         // All in use: busy, not unhealthy.
@@ -313,7 +329,7 @@ public:
         ++creating_;
         lk.unlock();
         try {
-            lease l(this->shared_from_this(), open_new(std::source_location::current()));
+            lease l(this->shared_from_this(), open_new(dal::source_location::current()));
             return true;
         } catch (const error&) {
             return false;
@@ -368,7 +384,7 @@ private:
                 if (!can_create_locked()) break;
                 ++creating_;
                 lk.unlock();
-                lease l(this->shared_from_this(), open_new(std::source_location::current()));
+                lease l(this->shared_from_this(), open_new(dal::source_location::current()));
                 const std::lock_guard relk(mutex_);
                 --acquired_;  // warming up is not an acquisition
             } catch (const error&) {
@@ -411,7 +427,7 @@ private:
         if (best) (*best)->in_use = true;
         return best;
     }
-    void mark_acquired_locked(slot_iter s, const std::source_location& where) {
+    void mark_acquired_locked(slot_iter s, const dal::source_location& where) {
         s->in_use = true;
         s->acquired = clock::now();
         s->where = where;
@@ -488,7 +504,7 @@ private:
     // ---- outside the lock ----------------------------------------------------------------
 
     /// Opens a connection (the caller reserved it with ++creating_) and returns it in use.
-    slot_iter open_new(const std::source_location& where) {
+    slot_iter open_new(const dal::source_location& where) {
         std::unique_ptr<Connection> c;
         std::exception_ptr failed;
         try {
@@ -520,7 +536,7 @@ private:
     }
 
     /// Validates a connection taken from the idle list; a broken one is discarded.
-    std::optional<lease> checked_out(slot_iter s, const std::source_location& where,
+    std::optional<lease> checked_out(slot_iter s, const dal::source_location& where,
                                      bool force_ping = false) {
         const bool stale = clock::now() - s->last_used > opts_.validate_after_idle;
         if (stale || force_ping) {
@@ -582,7 +598,7 @@ private:
 
     template <class Handler>
     void start_async_acquire(Handler handler, std::optional<std::chrono::milliseconds> timeout,
-                             std::source_location where) {
+                             dal::source_location where) {
         auto ex = boost::asio::get_associated_executor(handler, detail_executor());
         auto self = this->shared_from_this();
         // The handler is move-only: kept in a shared box so the waiter's std::function can be
@@ -681,7 +697,7 @@ private:
         finish_fn f;
         void operator()(std::exception_ptr ep, lease l) { f(std::move(ep), std::move(l)); }
     };
-    void retry_async(const finish_fn& finish, std::source_location where) {
+    void retry_async(const finish_fn& finish, dal::source_location where) {
         start_async_acquire(erased_handler{finish}, std::nullopt, where);
     }
 
