@@ -189,8 +189,8 @@ public:
         [[nodiscard]] Connection* operator->() const noexcept { return slot_->conn.get(); }
         [[nodiscard]] explicit operator bool() const noexcept { return pool_ != nullptr; }
         /// Labels for leak reports (and, later, metrics).
-        void set_tags(std::vector<std::pair<std::string, std::string>> tags) {
-            slot_->tags = std::move(tags);
+        void set_tags(const std::vector<std::pair<std::string, std::string>>& tags) {
+            slot_->tags = tags;
         }
         /// Returns the connection now.
         void release() noexcept {
@@ -341,6 +341,17 @@ public:
     /// rolled back and closed when their holders return them (never committed on anyone's
     /// behalf, and never closed under a thread that is using them).
     void close(std::chrono::milliseconds graceful) noexcept override {
+        quietly([&] { close_impl(graceful); });
+    }
+
+    ~basic_pool() override { close(std::chrono::milliseconds{0}); }
+    basic_pool(const basic_pool&) = delete;
+    basic_pool& operator=(const basic_pool&) = delete;
+    basic_pool(basic_pool&&) = delete;
+    basic_pool& operator=(basic_pool&&) = delete;
+
+private:
+    void close_impl(std::chrono::milliseconds graceful) {
         std::unique_lock lk(mutex_);
         closing_ = true;
         fail_waiters_locked(std::make_exception_ptr(error(make_error_code(client_errc::pool_closed),
@@ -354,9 +365,6 @@ public:
         }
     }
 
-    ~basic_pool() override { close(std::chrono::milliseconds{0}); }
-
-private:
     struct waiter {
         std::condition_variable cv;
         bool done = false;
@@ -529,7 +537,7 @@ private:
         s.expires = now + opts_.max_lifetime - jitter;
         slots_.push_back(std::move(s));
         ++created_;
-        const slot_iter it = std::prev(slots_.end());
+        const auto it = std::prev(slots_.end());
         mark_acquired_locked(it, where);
         grow_for_waiters_locked();  // a creation slot is free again (counted after the push)
         return it;
@@ -556,7 +564,21 @@ private:
         return lease(this->shared_from_this(), s);
     }
 
+    // The noexcept entry points (lease destructors, close) call these through `quietly`: only
+    // a failing mutex or allocation can throw here, and then the slot stays counted as in use,
+    // visible in status(), rather than terminating the program.
+    template <class F>
+    static void quietly(F&& f) noexcept {
+        try {
+            f();
+        } catch (...) {  // NOLINT(bugprone-empty-catch): see above
+        }
+    }
+
     void discard(slot_iter s) noexcept {
+        quietly([&] { discard_impl(s); });
+    }
+    void discard_impl(slot_iter s) {
         s->conn->close();
         const std::lock_guard lk(mutex_);
         slots_.erase(s);
@@ -569,6 +591,9 @@ private:
 
     /// A lease came back: clean the connection, then hand it on or keep it idle.
     void give_back(slot_iter s) noexcept {
+        quietly([&] { give_back_impl(s); });
+    }
+    void give_back_impl(slot_iter s) {
         Connection& c = *s->conn;
         bool reuse = c.is_open() && !s->condemned;
         if (reuse) {
@@ -587,7 +612,7 @@ private:
                 } catch (...) {  // NOLINT(bugprone-empty-catch): closing anyway
                 }
             }
-            discard(s);
+            discard_impl(s);
             return;
         }
         const std::lock_guard lk(mutex_);

@@ -131,7 +131,7 @@ BOOST_AUTO_TEST_CASE(waiters_are_served_first_come_first_served) {
             std::this_thread::sleep_for(5ms);
         });
         // Each is in line before the next one starts.
-        while (p->status().waiters != static_cast<std::size_t>(k + 1))
+        while (p->status().waiters != static_cast<std::size_t>(k) + 1)
             std::this_thread::sleep_for(1ms);
     }
     held.reset();
@@ -246,6 +246,7 @@ BOOST_AUTO_TEST_CASE(async_acquire_and_timeout) {
     // Saturated: the async waiter times out with the same message.
     auto a = p->acquire();
     auto b = p->acquire();
+    BOOST_TEST((a && b));
     io.restart();
     std::exception_ptr err;
     p->async_acquire(asio::bind_executor(io, [&](std::exception_ptr ep,
