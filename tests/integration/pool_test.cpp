@@ -39,6 +39,7 @@ namespace fs = std::filesystem;
 using clk = std::chrono::steady_clock;
 using sqlite_pool = dal::basic_pool<dal::sqlite::connection>;
 using pg_pool = dal::basic_pool<dal::postgres::connection>;
+using dal_test::expect_error;
 
 struct temp_file {
     fs::path path;
@@ -66,17 +67,6 @@ dal::pool_options opts(std::size_t max) {
     o.max = max;
     o.acquire_timeout = 2s;
     return o;
-}
-
-template <class F>
-dal::error expect_error(F&& f) {
-    try {
-        f();
-    } catch (const dal::error& e) {
-        return e;
-    }
-    BOOST_FAIL("expected a dal::error");
-    throw std::logic_error("unreachable");
 }
 
 }  // namespace

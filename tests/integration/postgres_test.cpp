@@ -41,53 +41,17 @@ namespace utf = boost::unit_test;
 namespace asio = boost::asio;
 using dal::postgres::connection;
 using clk = std::chrono::steady_clock;
+using dal_test::expect_error;
+using dal_test::silent_listener;
+using dal_test::unique_table;
 
 dal::config pg_config() {
     return dal_test::config_from_env("DAL_TEST_POSTGRES_URI");
 }
 
-/// A table name unique to this process, for tests that need more than one connection.
-std::string unique_table(std::string_view stem) {
-    return std::string(stem) + "_" + std::to_string(::getpid());
-}
-
-template <class F>
-dal::error expect_error(F&& f) {
-    try {
-        f();
-    } catch (const dal::error& e) {
-        return e;
-    }
-    BOOST_FAIL("expected a dal::error");
-    throw std::logic_error("unreachable");
-}
-
 struct item {
     BOOST_HANA_DEFINE_STRUCT(item, (std::int64_t, id), (std::string, name),
                              (std::optional<double>, price));
-};
-
-/// A TCP port that accepts connections (the kernel completes the handshake) but never
-/// answers: a server that hangs during startup.
-struct silent_listener {
-    int fd = -1;
-    std::uint16_t port = 0;
-    silent_listener() {
-        fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
-        BOOST_TEST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        BOOST_TEST_REQUIRE(::listen(fd, 16) == 0);
-        socklen_t len = sizeof a;
-        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-        port = ntohs(a.sin_port);
-    }
-    silent_listener(const silent_listener&) = delete;
-    silent_listener& operator=(const silent_listener&) = delete;
-    ~silent_listener() { ::close(fd); }
 };
 
 }  // namespace

@@ -4,12 +4,20 @@
 // variables (DAL_TEST_POSTGRES_URI, DAL_TEST_MYSQL_URI, DAL_TEST_PGBOUNCER_URI). Outside CI a
 // missing variable skips the suite with a plain message; with CI=true it fails loudly.
 
+#include <cstdint>
 #include <cstdlib>
+#include <stdexcept>
+#include <string>
 #include <string_view>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 
 #include <dal/config.hpp>
+#include <dal/error.hpp>
 
 namespace dal_test {
 
@@ -36,5 +44,47 @@ inline dal::config config_from_env(const char* variable) {
     BOOST_TEST_REQUIRE(uri != nullptr, variable << " is not set: CI must start the servers");
     return dal::config::from_uri(uri);
 }
+
+/// A table name unique to this process, for tests that need more than one connection.
+inline std::string unique_table(std::string_view stem) {
+    return std::string(stem) + "_" + std::to_string(::getpid());
+}
+
+/// Runs `f`, which must throw dal::error, and returns the error.
+template <class F>
+dal::error expect_error(F&& f) {
+    try {
+        f();
+    } catch (const dal::error& e) {
+        return e;
+    }
+    BOOST_FAIL("expected a dal::error");
+    throw std::logic_error("unreachable");
+}
+
+/// A TCP port on loopback that accepts connections (the kernel completes the handshake) but
+/// never answers: a server that hangs during startup, for connect limits.
+struct silent_listener {
+    int fd = -1;
+    std::uint16_t port = 0;
+    silent_listener() {
+        fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+        BOOST_TEST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        BOOST_TEST_REQUIRE(::listen(fd, 16) == 0);
+        socklen_t len = sizeof a;
+        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        port = ntohs(a.sin_port);
+    }
+    silent_listener(const silent_listener&) = delete;
+    silent_listener& operator=(const silent_listener&) = delete;
+    silent_listener(silent_listener&&) = delete;
+    silent_listener& operator=(silent_listener&&) = delete;
+    ~silent_listener() { ::close(fd); }
+};
 
 }  // namespace dal_test
