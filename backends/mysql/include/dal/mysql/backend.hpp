@@ -46,6 +46,7 @@
 
 #include <dal/backend.hpp>
 #include <dal/config.hpp>
+#include <dal/detail/async_io.hpp>
 #include <dal/error.hpp>
 #include <dal/mysql/error.hpp>
 #include <dal/sql/dialect.hpp>
@@ -156,10 +157,10 @@ public:
         int status = start_execute(st);
         while (status != 0) {
             const bool write = (status & MYSQL_WAIT_WRITE) != 0;
-            auto [ec] =
-                co_await socket_->async_wait(write ? boost::asio::posix::descriptor_base::wait_write
-                                                   : boost::asio::posix::descriptor_base::wait_read,
-                                             boost::asio::as_tuple(boost::asio::use_awaitable));
+            auto [ec] = co_await socket_.get().async_wait(
+                write ? boost::asio::posix::descriptor_base::wait_write
+                      : boost::asio::posix::descriptor_base::wait_read,
+                boost::asio::as_tuple(boost::asio::use_awaitable));
             status = continue_execute(st, after_wait(ec, write));
         }
         check_execute(st);
@@ -167,7 +168,7 @@ public:
             status = start_store(st);
             while (status != 0) {
                 const bool write = (status & MYSQL_WAIT_WRITE) != 0;
-                auto [ec] = co_await socket_->async_wait(
+                auto [ec] = co_await socket_.get().async_wait(
                     write ? boost::asio::posix::descriptor_base::wait_write
                           : boost::asio::posix::descriptor_base::wait_read,
                     boost::asio::as_tuple(boost::asio::use_awaitable));
@@ -264,6 +265,9 @@ private:
         return changed;
     }
 
+    /// Sets the running statement's client-side deadline for its lifetime (watchdog_, from
+    /// dal/detail/async_io.hpp). At the deadline a worker thread sends KILL QUERY; after the
+    /// grace period the wait is abandoned.
     class watch {
     public:
         watch(session& s, deadline d);
@@ -274,12 +278,7 @@ private:
     private:
         session& s_;
     };
-    struct watchdog {
-        session* owner = nullptr;
-        std::optional<boost::asio::steady_timer> timer;
-        bool armed = false;
-    };
-    static void arm(const std::shared_ptr<watchdog>& w, deadline d);
+    static void fire(void* self) { static_cast<session*>(self)->on_watchdog(); }
     void on_watchdog();
 
     void require_open() const;
@@ -372,8 +371,8 @@ private:
     std::vector<double> doubles_;
     std::vector<std::string> temporal_text_;
 
-    std::optional<boost::asio::posix::stream_descriptor> socket_;
-    std::shared_ptr<watchdog> watchdog_;
+    dal::detail::socket_view socket_;
+    dal::detail::statement_watchdog watchdog_{this, &session::fire};
     deadline active_deadline_ = deadline::max();
 };
 

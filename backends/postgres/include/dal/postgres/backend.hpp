@@ -49,6 +49,7 @@
 
 #include <dal/backend.hpp>
 #include <dal/config.hpp>
+#include <dal/detail/async_io.hpp>
 #include <dal/error.hpp>
 #include <dal/postgres/error.hpp>
 #include <dal/sql/dialect.hpp>
@@ -272,9 +273,9 @@ public:
         results_state rs;
         while (true) {
             while (PQisBusy(conn_.get()) != 0) {
-                auto [ec] =
-                    co_await socket_->async_wait(boost::asio::posix::descriptor_base::wait_read,
-                                                 boost::asio::as_tuple(boost::asio::use_awaitable));
+                auto [ec] = co_await socket_.get().async_wait(
+                    boost::asio::posix::descriptor_base::wait_read,
+                    boost::asio::as_tuple(boost::asio::use_awaitable));
                 after_wait(ec);
             }
             result_ptr r(PQgetResult(conn_.get()));
@@ -344,16 +345,9 @@ private:
         void operator()(const Row& /*row*/) const noexcept {}
     };
 
-    /// The client-side deadline of async statements: one timer per session, armed for the
-    /// running statement and cancelled when it ends (a pending timer would keep the caller's
-    /// io_context from running out of work). At the deadline a worker thread sends the cancel
-    /// request (PQcancel blocks); after the grace period the wait is abandoned.
-    struct watchdog {
-        session* owner = nullptr;  ///< null once the session is gone
-        std::optional<boost::asio::steady_timer> timer;
-        deadline armed_for = deadline::max();
-    };
-    /// Sets the running statement's deadline for its lifetime.
+    /// Sets the running statement's client-side deadline for its lifetime (watchdog_, from
+    /// dal/detail/async_io.hpp). At the deadline a worker thread sends the cancel request
+    /// (PQcancel blocks); after the grace period the wait is abandoned.
     class watch {
     public:
         watch(session& s, deadline d);
@@ -364,7 +358,7 @@ private:
     private:
         session& s_;
     };
-    static void arm(const std::shared_ptr<watchdog>& w, deadline d);
+    static void fire(void* self) { static_cast<session*>(self)->on_watchdog(); }
     void on_watchdog();
 
     template <class Handler>
@@ -468,8 +462,8 @@ private:
     std::vector<column_decoder> decoders_;
     std::vector<std::string> scratch_;
 
-    std::optional<boost::asio::posix::stream_descriptor> socket_;
-    std::shared_ptr<watchdog> watchdog_;
+    dal::detail::socket_view socket_;
+    dal::detail::statement_watchdog watchdog_{this, &session::fire};
     deadline active_deadline_ = deadline::max();  ///< of the running async statement
     std::string server_version_;
 };

@@ -33,21 +33,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-/// Cancelling a timer or releasing a descriptor can only fail on a broken reactor; paths that
-/// must not throw (close, destructors) ignore that.
-void cancel_quietly(boost::asio::steady_timer& t) noexcept {
-    try {
-        t.cancel();
-    } catch (...) {  // NOLINT(bugprone-empty-catch): see above
-    }
-}
-void release_quietly(boost::asio::posix::stream_descriptor& d) noexcept {
-    try {
-        d.release();
-    } catch (...) {  // NOLINT(bugprone-empty-catch): see above
-    }
-}
-
 constexpr unsigned er_unsupported_ps = 1295;
 constexpr unsigned er_query_interrupted = 1317;
 constexpr unsigned er_statement_timeout = 1969;  // MariaDB max_statement_time
@@ -315,16 +300,9 @@ std::string session::timeout_sql(std::int64_t ms) const {
 }
 
 void session::close() noexcept {
-    if (watchdog_) {
-        watchdog_->owner = nullptr;
-        cancel_quietly(*watchdog_->timer);
-        watchdog_.reset();
-    }
+    watchdog_.detach();
     active_deadline_ = deadline::max();
-    if (socket_) {
-        release_quietly(*socket_);  // Connector/C owns the descriptor
-        socket_.reset();
-    }
+    socket_.detach();  // Connector/C owns the descriptor
     text_res_.reset();
     mysql_.reset();
 }
@@ -1044,21 +1022,15 @@ std::string session::setup_sql(deadline d) {
 
 void session::attach_socket(const executor_type& ex) {
     require_open();
-    const int fd = mysql_get_socket(mysql_.get());
-    if (!socket_ || socket_->native_handle() != fd ||
-        &boost::asio::query(socket_->get_executor(), boost::asio::execution::context) !=
-            &boost::asio::query(ex, boost::asio::execution::context)) {
-        if (socket_) socket_->release();
-        socket_.reset();
-        socket_.emplace(ex, fd);
-    }
+    socket_.attach(ex, mysql_get_socket(mysql_.get()));
 }
 
 boost::asio::awaitable<int> session::async_wait(int status) {
     const bool write = (status & MYSQL_WAIT_WRITE) != 0;
-    auto [ec] = co_await socket_->async_wait(write ? boost::asio::posix::descriptor_base::wait_write
-                                                   : boost::asio::posix::descriptor_base::wait_read,
-                                             boost::asio::as_tuple(boost::asio::use_awaitable));
+    auto [ec] =
+        co_await socket_.get().async_wait(write ? boost::asio::posix::descriptor_base::wait_write
+                                                : boost::asio::posix::descriptor_base::wait_read,
+                                          boost::asio::as_tuple(boost::asio::use_awaitable));
     co_return after_wait(ec, write);
 }
 
@@ -1072,38 +1044,12 @@ int session::after_wait(const boost::system::error_code& ec, bool write) {
 
 session::watch::watch(session& s, deadline d) : s_(s) {
     s.active_deadline_ = d;
-    if (d == deadline::max()) return;
-    const auto ex = s.socket_->get_executor();
-    if (!s.watchdog_ ||
-        &boost::asio::query(s.watchdog_->timer->get_executor(), boost::asio::execution::context) !=
-            &boost::asio::query(ex, boost::asio::execution::context)) {
-        if (s.watchdog_) {
-            s.watchdog_->owner = nullptr;
-            s.watchdog_->timer->cancel();
-        }
-        s.watchdog_ = std::make_shared<watchdog>();
-        s.watchdog_->owner = &s;
-        s.watchdog_->timer.emplace(ex);
-    }
-    arm(s.watchdog_, d);
+    if (d != deadline::max()) s.watchdog_.arm(s.socket_.executor(), d);
 }
 
 session::watch::~watch() {
     s_.active_deadline_ = deadline::max();
-    if (s_.watchdog_ && s_.watchdog_->armed) {
-        s_.watchdog_->armed = false;
-        cancel_quietly(*s_.watchdog_->timer);
-    }
-}
-
-void session::arm(const std::shared_ptr<watchdog>& w, deadline d) {
-    w->armed = true;
-    w->timer->expires_at(d);
-    w->timer->async_wait([w](const boost::system::error_code& ec) {
-        if (ec || w->owner == nullptr) return;
-        w->armed = false;
-        w->owner->on_watchdog();
-    });
+    s_.watchdog_.disarm();
 }
 
 void session::on_watchdog() {
@@ -1115,10 +1061,10 @@ void session::on_watchdog() {
         boost::asio::post(dal::detail::blocking_pool(),
                           [cfg = cfg_, id = thread_id_] { kill_query_on(cfg, id); });
         active_deadline_ = clock::now() + cancel_grace_;
-        arm(watchdog_, active_deadline_);
-    } else if (socket_) {
+        watchdog_.rearm(active_deadline_);
+    } else {
         give_up_ = true;
-        socket_->cancel();
+        socket_.cancel();
     }
 }
 

@@ -35,21 +35,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-/// Cancelling a timer or releasing a descriptor can only fail on a broken reactor; paths that
-/// must not throw (close, destructors) ignore that.
-void cancel_quietly(boost::asio::steady_timer& t) noexcept {
-    try {
-        t.cancel();
-    } catch (...) {  // NOLINT(bugprone-empty-catch): see above
-    }
-}
-void release_quietly(boost::asio::posix::stream_descriptor& d) noexcept {
-    try {
-        d.release();
-    } catch (...) {  // NOLINT(bugprone-empty-catch): see above
-    }
-}
-
 [[noreturn]] void bad_option(std::string_view key, std::string_view value,
                              std::string_view expected) {
     throw error(make_error_code(client_errc::invalid_config),
@@ -372,16 +357,9 @@ std::string session::setup_sql() const {
 }
 
 void session::close() noexcept {
-    if (watchdog_) {
-        watchdog_->owner = nullptr;
-        cancel_quietly(*watchdog_->timer);
-        watchdog_.reset();
-    }
+    watchdog_.detach();
     active_deadline_ = deadline::max();
-    if (socket_) {
-        release_quietly(*socket_);  // libpq owns the descriptor
-        socket_.reset();
-    }
+    socket_.detach();  // libpq owns the descriptor
     try {
         const std::lock_guard lock(cancel_->mutex);
         if (cancel_->key != nullptr) PQfreeCancel(cancel_->key);
@@ -856,45 +834,19 @@ pipeline_outcome session::outcome_of(results_state& rs, const statement& st) {
 
 session::watch::watch(session& s, deadline d) : s_(s) {
     s.active_deadline_ = d;
-    if (d == deadline::max()) return;
-    const auto ex = s.socket_->get_executor();
-    if (!s.watchdog_ ||
-        &boost::asio::query(s.watchdog_->timer->get_executor(), boost::asio::execution::context) !=
-            &boost::asio::query(ex, boost::asio::execution::context)) {
-        if (s.watchdog_) {
-            s.watchdog_->owner = nullptr;
-            s.watchdog_->timer->cancel();
-        }
-        s.watchdog_ = std::make_shared<watchdog>();
-        s.watchdog_->owner = &s;
-        s.watchdog_->timer.emplace(ex);
-    }
-    if (s.watchdog_->armed_for > d) arm(s.watchdog_, d);
+    if (d != deadline::max()) s.watchdog_.arm(s.socket_.executor(), d);
 }
 
 session::watch::~watch() {
     s_.active_deadline_ = deadline::max();
-    if (s_.watchdog_ && s_.watchdog_->armed_for != deadline::max()) {
-        s_.watchdog_->armed_for = deadline::max();
-        cancel_quietly(*s_.watchdog_->timer);
-    }
-}
-
-void session::arm(const std::shared_ptr<watchdog>& w, deadline d) {
-    w->armed_for = d;
-    w->timer->expires_at(d);
-    w->timer->async_wait([w](const boost::system::error_code& ec) {
-        if (ec || w->owner == nullptr) return;  // re-armed, cancelled, or session gone
-        w->armed_for = deadline::max();
-        w->owner->on_watchdog();
-    });
+    s_.watchdog_.disarm();
 }
 
 void session::on_watchdog() {
     if (active_deadline_ == deadline::max()) return;  // idle: stay unarmed
     const auto now = clock::now();
     if (now < active_deadline_) {
-        arm(watchdog_, active_deadline_);  // a later statement's deadline
+        watchdog_.rearm(active_deadline_);  // a later statement's deadline
         return;
     }
     if (!cancel_sent_) {
@@ -903,10 +855,10 @@ void session::on_watchdog() {
         if (stop_.load() == stop_reason::none) stop_.store(stop_reason::deadline);
         boost::asio::post(dal::detail::blocking_pool(), [key = cancel_] { key->send(); });
         active_deadline_ = now + cancel_grace_;
-        arm(watchdog_, active_deadline_);
-    } else if (socket_) {
+        watchdog_.rearm(active_deadline_);
+    } else {
         give_up_ = true;  // the server ignored the cancel: stop waiting for it
-        socket_->cancel();
+        socket_.cancel();
     }
 }
 
@@ -920,16 +872,7 @@ bool session::setup_needed(deadline d) const {
 
 void session::attach_socket(const executor_type& ex) {
     require_open();
-    const int fd = PQsocket(conn_.get());
-    // The same execution context (io_context) means the same reactor: the descriptor stays
-    // registered. Executors themselves may differ in properties (work tracking) per call.
-    if (!socket_ || socket_->native_handle() != fd ||
-        &boost::asio::query(socket_->get_executor(), boost::asio::execution::context) !=
-            &boost::asio::query(ex, boost::asio::execution::context)) {
-        if (socket_) socket_->release();
-        socket_.reset();
-        socket_.emplace(ex, fd);
-    }
+    socket_.attach(ex, PQsocket(conn_.get()));
 }
 
 void session::after_wait(const boost::system::error_code& ec) {
@@ -952,16 +895,18 @@ boost::asio::awaitable<void> session::async_flush() {
         const int rc = PQflush(conn_.get());
         if (rc == 0) co_return;
         if (rc < 0) fail_connection(trimmed(PQerrorMessage(conn_.get())));
-        auto [ec] = co_await socket_->async_wait(boost::asio::posix::descriptor_base::wait_write,
-                                                 boost::asio::as_tuple(boost::asio::use_awaitable));
+        auto [ec] =
+            co_await socket_.get().async_wait(boost::asio::posix::descriptor_base::wait_write,
+                                              boost::asio::as_tuple(boost::asio::use_awaitable));
         after_wait(ec);
     }
 }
 
 boost::asio::awaitable<result_ptr> session::async_next_result() {
     while (PQisBusy(conn_.get()) != 0) {
-        auto [ec] = co_await socket_->async_wait(boost::asio::posix::descriptor_base::wait_read,
-                                                 boost::asio::as_tuple(boost::asio::use_awaitable));
+        auto [ec] =
+            co_await socket_.get().async_wait(boost::asio::posix::descriptor_base::wait_read,
+                                              boost::asio::as_tuple(boost::asio::use_awaitable));
         after_wait(ec);
     }
     co_return result_ptr(PQgetResult(conn_.get()));

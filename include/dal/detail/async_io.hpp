@@ -1,0 +1,138 @@
+// Copyright (c) 2026 The dal authors. Distributed under the Boost Software License 1.0.
+#pragma once
+/// \file
+/// What the non-blocking backends (PostgreSQL, MySQL) share to run a driver on Asio: a view of
+/// the driver's socket, and the timer that enforces an async statement's client-side deadline.
+/// Each backend supplies only what differs: how to stop a running statement.
+
+#include <memory>
+#include <optional>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <dal/backend.hpp>
+
+namespace dal::detail {
+
+/// Same io_context, so the same reactor: executors may differ in properties (work tracking)
+/// per call and still share one registration.
+[[nodiscard]] inline bool same_context(const boost::asio::any_io_executor& a,
+                                       const boost::asio::any_io_executor& b) {
+    return &boost::asio::query(a, boost::asio::execution::context) ==
+           &boost::asio::query(b, boost::asio::execution::context);
+}
+
+/// A driver's socket as Asio sees it. The driver owns the descriptor: the view is made again
+/// when the descriptor or the io_context changes, and released, never closed.
+class socket_view {
+public:
+    /// The view for `fd` on `ex`'s io_context (kept registered between statements).
+    boost::asio::posix::stream_descriptor& attach(const boost::asio::any_io_executor& ex, int fd) {
+        if (!sd_ || sd_->native_handle() != fd || !same_context(sd_->get_executor(), ex)) {
+            detach();
+            sd_.emplace(ex, fd);
+        }
+        return *sd_;
+    }
+    /// Before the driver closes its socket (or when the io_context changes).
+    void detach() noexcept {
+        if (!sd_) return;
+        try {
+            sd_->release();
+        } catch (...) {  // NOLINT(bugprone-empty-catch): only a broken reactor fails here
+        }
+        sd_.reset();
+    }
+    [[nodiscard]] bool attached() const noexcept { return sd_.has_value(); }
+    [[nodiscard]] boost::asio::posix::stream_descriptor& get() noexcept { return *sd_; }
+    [[nodiscard]] boost::asio::any_io_executor executor() noexcept { return sd_->get_executor(); }
+    /// Makes the pending wait complete with operation_aborted (giving up on a server).
+    void cancel() noexcept {
+        if (!sd_) return;
+        try {
+            sd_->cancel();
+        } catch (...) {  // NOLINT(bugprone-empty-catch): as above
+        }
+    }
+
+private:
+    std::optional<boost::asio::posix::stream_descriptor> sd_;
+};
+
+/// The client-side deadline of a session's async statements: one timer per session, armed
+/// for the running statement and cancelled when it ends (a pending timer would keep the
+/// caller's io_context from running out of work). When it fires, `fire(owner)` runs on the
+/// io_context; the owner may `rearm` it (a grace period) from there.
+class statement_watchdog {
+public:
+    using fire_fn = void (*)(void* owner);
+
+    statement_watchdog(void* owner, fire_fn fire) noexcept : owner_(owner), fire_(fire) {}
+    statement_watchdog(const statement_watchdog&) = delete;
+    statement_watchdog& operator=(const statement_watchdog&) = delete;
+    statement_watchdog(statement_watchdog&&) = delete;
+    statement_watchdog& operator=(statement_watchdog&&) = delete;
+    ~statement_watchdog() { detach(); }
+
+    /// Arms the timer for `d` on `ex`'s io_context.
+    void arm(const boost::asio::any_io_executor& ex, deadline d) {
+        if (!state_ || !same_context(state_->timer->get_executor(), ex)) {
+            detach();
+            state_ = std::make_shared<state>();
+            state_->owner = owner_;
+            state_->fire = fire_;
+            state_->timer.emplace(ex);
+        }
+        wait(state_, d);
+    }
+    /// From the fire callback: fire again at `d`.
+    void rearm(deadline d) {
+        if (state_) wait(state_, d);
+    }
+    /// The statement is over.
+    void disarm() noexcept {
+        if (!state_ || !state_->armed) return;
+        state_->armed = false;
+        cancel(*state_);
+    }
+    /// The session is closing: the callback never runs again.
+    void detach() noexcept {
+        if (!state_) return;
+        state_->owner = nullptr;
+        cancel(*state_);
+        state_.reset();
+    }
+
+private:
+    struct state {
+        void* owner = nullptr;  ///< null once detached
+        fire_fn fire = nullptr;
+        std::optional<boost::asio::steady_timer> timer;
+        bool armed = false;
+    };
+    static void cancel(state& s) noexcept {
+        try {
+            s.timer->cancel();
+        } catch (...) {  // NOLINT(bugprone-empty-catch): only a broken reactor fails here
+        }
+    }
+    static void wait(const std::shared_ptr<state>& s, deadline d) {
+        s->armed = true;
+        s->timer->expires_at(d);
+        s->timer->async_wait([s](const boost::system::error_code& ec) {
+            if (ec || s->owner == nullptr) return;  // re-armed, cancelled, or detached
+            s->armed = false;
+            s->fire(s->owner);
+        });
+    }
+
+    void* owner_;
+    fire_fn fire_;
+    std::shared_ptr<state> state_;
+};
+
+}  // namespace dal::detail
