@@ -2,9 +2,13 @@
 #pragma once
 /// \file
 /// What the non-blocking backends (PostgreSQL, MySQL) share to run a driver on Asio: a view of
-/// the driver's socket, and the timer that enforces an async statement's client-side deadline.
-/// Each backend supplies only what differs: how to stop a running statement.
+/// the driver's socket, the timer that enforces an async statement's client-side deadline, and
+/// the rule for raising the server-side statement limit. Each backend supplies only what
+/// differs: how to stop a running statement, and how to spell the limit in SQL.
 
+#include <chrono>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 
@@ -24,6 +28,26 @@ namespace dal::detail {
                                        const boost::asio::any_io_executor& b) {
     return &boost::asio::query(a, boost::asio::execution::context) ==
            &boost::asio::query(b, boost::asio::execution::context);
+}
+
+/// A session's server-side statement limit after it was raised to "none".
+inline constexpr std::int64_t unlimited_server_limit = std::numeric_limits<std::int64_t>::max();
+
+/// Server-side statement limits (PostgreSQL's statement_timeout, MariaDB's
+/// max_statement_time) are set from the configuration when connecting and only ever raised
+/// per call: a shorter limit is enforced by the client-side deadline, without a round trip.
+/// Returns the limit to set (ms; 0 for none) before a statement with deadline `d`, or nullopt
+/// when the session's `current` limit (ms; 0: none set) already allows it. A raised limit ends
+/// one second after the deadline, so the client's cancel comes first.
+[[nodiscard]] inline std::optional<std::int64_t> raised_server_limit(std::int64_t current,
+                                                                     deadline d) {
+    if (current <= 0 || current == unlimited_server_limit) return std::nullopt;
+    if (d == deadline::max()) return 0;
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(d - std::chrono::steady_clock::now());
+    const std::int64_t wanted = left.count() + 1000;
+    if (wanted <= current) return std::nullopt;
+    return wanted;
 }
 
 /// A driver's socket as Asio sees it. The driver owns the descriptor: the view is made again

@@ -138,7 +138,7 @@ public:
     std::uint64_t execute(statement& st, std::span<const param_ref> params, deadline d,
                           Handler& on_row) {
         require_open();
-        if (setup_needed(d)) run_simple(setup_sql(d));
+        if (const std::string pre = setup_sql(d); !pre.empty()) run_simple(pre);
         begin_statement(st, params, d);
         waiter_poll w{this};
         run_statement(st, w);
@@ -150,7 +150,7 @@ public:
                                                         std::span<const param_ref> params,
                                                         deadline d, Handler& on_row) {
         attach_socket(co_await boost::asio::this_coro::executor);
-        if (setup_needed(d)) co_await async_run_simple(setup_sql(d));
+        if (std::string pre = setup_sql(d); !pre.empty()) co_await async_run_simple(std::move(pre));
         begin_statement(st, params, d);
         const watch guard(*this, d);
         // The waits are written out here (not in a helper coroutine): one frame fewer each.
@@ -305,7 +305,7 @@ private:
     /// After a socket wait: the readiness to report to Connector/C, or the failure.
     int after_wait(const boost::system::error_code& ec, bool write);
     void attach_socket(const executor_type& ex);
-    [[nodiscard]] bool setup_needed(deadline d) const;
+    /// The SET that raises the server's limit for a call with deadline `d`, or empty.
     [[nodiscard]] std::string setup_sql(deadline d);
     void run_simple(std::string_view sql);
     void drain_simple_blocking();

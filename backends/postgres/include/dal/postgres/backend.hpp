@@ -264,7 +264,8 @@ public:
                                                         deadline d, Handler& on_row) {
         attach_socket(co_await boost::asio::this_coro::executor);
         check_params(st, params);
-        if (setup_needed(d)) co_await async_run_simple(pending_sql(d));
+        if (std::string pre = pending_sql(d); !pre.empty())
+            co_await async_run_simple(std::move(pre));
         current_sql_ = st.sql_;
         begin_wait(d);
         send(st, params);
@@ -420,7 +421,6 @@ private:
     void after_connect();
     [[nodiscard]] std::string setup_sql() const;
 
-    [[nodiscard]] bool setup_needed(deadline d) const;
     void attach_socket(const executor_type& ex);
     /// After a socket wait: reads what arrived, or fails (server gone, deadline given up).
     void after_wait(const boost::system::error_code& ec);

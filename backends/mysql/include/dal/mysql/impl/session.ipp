@@ -825,7 +825,7 @@ std::uint64_t session::execute_bulk(statement& st, std::span<const std::span<con
             total += execute(st, r, d, h);
         return total;
     }
-    if (setup_needed(d)) run_simple(setup_sql(d));
+    if (const std::string pre = setup_sql(d); !pre.empty()) run_simple(pre);
     begin_statement(st, {}, d);
     const std::size_t n = rows.size();
     bulk_.resize(cols);
@@ -999,23 +999,11 @@ void session::rollback_to_savepoint(std::string_view name) {
     run_simple("ROLLBACK TO SAVEPOINT " + std::string(name));
 }
 
-bool session::setup_needed(deadline d) const {
-    if (server_timeout_ <= 0 || server_timeout_ == std::numeric_limits<std::int64_t>::max())
-        return false;
-    if (d == deadline::max()) return true;
-    return d - clock::now() > std::chrono::milliseconds{server_timeout_ - 1000};
-}
-
 std::string session::setup_sql(deadline d) {
-    // Raise the server's limit when this call asks for more (the client-side deadline
-    // enforces shorter limits without a round trip).
-    if (d == deadline::max()) {
-        server_timeout_ = std::numeric_limits<std::int64_t>::max();
-        return timeout_sql(0);
-    }
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(d - clock::now()).count();
-    server_timeout_ = left + 1000;
-    return timeout_sql(server_timeout_);
+    const auto limit = dal::detail::raised_server_limit(server_timeout_, d);
+    if (!limit) return {};
+    server_timeout_ = *limit == 0 ? dal::detail::unlimited_server_limit : *limit;
+    return timeout_sql(*limit);
 }
 
 // ---- async ----------------------------------------------------------------------------------

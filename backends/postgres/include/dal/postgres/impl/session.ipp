@@ -483,21 +483,11 @@ std::string session::pending_sql(deadline d) {
     for (const std::string& name : *graveyard_)
         sql += "DEALLOCATE " + name + ";";
     graveyard_->clear();
-    // Raise the server's limit when this call asks for more than it allows (never lower it:
-    // the client-side deadline enforces shorter limits without a round trip).
-    if (server_timeout_ > 0 && server_timeout_ != std::numeric_limits<std::int64_t>::max()) {
-        std::int64_t wanted = 0;
-        if (d != deadline::max()) {
-            const auto left = std::chrono::ceil<std::chrono::milliseconds>(d - clock::now());
-            wanted = left.count() + 1000;  // the client's cancel comes first
-        }
-        if (wanted == 0 || wanted > server_timeout_) {
-            const bool tx = in_transaction();
-            sql += std::string(tx ? "SET LOCAL" : "SET") +
-                   " statement_timeout = " + std::to_string(wanted) + ";";
-            if (!tx)
-                server_timeout_ = wanted == 0 ? std::numeric_limits<std::int64_t>::max() : wanted;
-        }
+    if (const auto limit = dal::detail::raised_server_limit(server_timeout_, d)) {
+        const bool tx = in_transaction();  // SET LOCAL ends with the transaction
+        sql += std::string(tx ? "SET LOCAL" : "SET") +
+               " statement_timeout = " + std::to_string(*limit) + ";";
+        if (!tx) server_timeout_ = *limit == 0 ? dal::detail::unlimited_server_limit : *limit;
     }
     return sql;
 }
@@ -628,9 +618,7 @@ void session::send(statement& st, std::span<const param_ref> params) {
 void session::start_statement(statement& st, std::span<const param_ref> params, deadline d) {
     require_open();
     check_params(st, params);
-    if (setup_needed(d)) {
-        if (const std::string pre = pending_sql(d); !pre.empty()) run_simple(pre);
-    }
+    if (const std::string pre = pending_sql(d); !pre.empty()) run_simple(pre);
     current_sql_ = st.sql_;
     begin_wait(d);
     send(st, params);
@@ -788,9 +776,7 @@ void session::enter_pipeline(std::span<statement* const> statements,
     require_open();
     for (std::size_t k = 0; k < statements.size(); ++k)
         check_params(*statements[k], params[k]);
-    if (setup_needed(d)) {
-        if (const std::string pre = pending_sql(d); !pre.empty()) run_simple(pre);
-    }
+    if (const std::string pre = pending_sql(d); !pre.empty()) run_simple(pre);
     begin_wait(d);
     if (PQenterPipelineMode(conn_.get()) == 0)
         fail_connection(trimmed(PQerrorMessage(conn_.get())));
@@ -860,14 +846,6 @@ void session::on_watchdog() {
         give_up_ = true;  // the server ignored the cancel: stop waiting for it
         socket_.cancel();
     }
-}
-
-bool session::setup_needed(deadline d) const {
-    if (!graveyard_->empty()) return true;
-    if (server_timeout_ <= 0 || server_timeout_ == std::numeric_limits<std::int64_t>::max())
-        return false;
-    if (d == deadline::max()) return true;
-    return d - clock::now() > std::chrono::milliseconds{server_timeout_ - 1000};
 }
 
 void session::attach_socket(const executor_type& ex) {
