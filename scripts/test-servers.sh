@@ -16,6 +16,12 @@
 # `stop` stops them and removes STATE_DIR; it succeeds even when nothing is running.
 # `status` prints whether each server is up (exit 0 only if all are); `logs` prints the log tails.
 #
+#   scripts/test-servers.sh kill|halt|resume postgres|mysql [STATE_DIR]
+#
+# are for fault tests: `kill` SIGKILLs a server's whole process group (a crash), `halt` shuts it
+# down normally, `resume` starts it again on its data. env.sh exports DAL_TEST_SERVERS_CTL, the
+# command prefix tests use for them (see tests/integration/servers.hpp).
+#
 # DAL_TEST_SERVERS="postgres pgbouncer mysql" selects which servers `start` starts (default:
 # all; pgbouncer needs postgres). They start in the order above, whatever the order given.
 #
@@ -60,6 +66,7 @@ die() {
 
 usage() {
   echo "usage: $0 start|stop|status|logs [STATE_DIR]" >&2
+  echo "       $0 kill|halt|resume postgres|mysql [STATE_DIR]" >&2
   exit 2
 }
 
@@ -175,6 +182,26 @@ pg_data() { echo "$STATE_DIR/postgres/data"; }
 pg_run() { echo "$STATE_DIR/postgres/run"; }
 pg_log() { echo "$STATE_DIR/postgres/postgres.log"; }
 
+# Starts the server on its existing data directory and waits until it accepts connections.
+postgres_launch() {
+  local data port
+  data=$(pg_data)
+  port=$(cat "$STATE_DIR/postgres.port" 2>/dev/null || echo "$PG_PORT")
+  log "postgres: starting on 127.0.0.1:$port"
+  # setsid: a Ctrl-C in the terminal must not reach the server; the caller's trap stops it.
+  if ! as_user "$(service_user postgres)" setsid -w "$PG_BIN/pg_ctl" start --pgdata="$data" \
+    --log="$(pg_log)" --wait --timeout="$READY_TIMEOUT" --silent 3>&- 4>&-; then
+    show_log "$(pg_log)"
+    die "postgres: pg_ctl start failed (log: $(pg_log))"
+  fi
+  local pid
+  pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
+  wait_ready postgres "$(pg_log)" "$pid" postgres \
+    "$PG_BIN/pg_isready" --quiet --host=127.0.0.1 --port="$port" --dbname=postgres
+}
+
+postgres_pid() { head -n 1 "$(pg_data)/postmaster.pid" 2>/dev/null || true; }
+
 postgres_start() {
   local user data run pwfile
   user=$(service_user postgres)
@@ -209,8 +236,11 @@ listen_addresses = '127.0.0.1'
 port = $PG_PORT
 unix_socket_directories = '$run'
 max_connections = 200
+# Durable against a crash of the server process (the fault tests kill -9 it and count the
+# commits it acknowledged), not against a crash of the machine: commits reach the OS at once,
+# nothing is fsynced.
 fsync = off
-synchronous_commit = off
+synchronous_commit = on
 full_page_writes = off
 password_encryption = 'scram-sha-256'
 timezone = 'UTC'
@@ -220,17 +250,7 @@ log_line_prefix = '%m [%p] %q%u@%d '
 log_min_messages = warning
 EOF
 
-  log "postgres: starting on 127.0.0.1:$PG_PORT"
-  # setsid: a Ctrl-C in the terminal must not reach the server; the caller's trap stops it.
-  if ! as_user "$user" setsid -w "$PG_BIN/pg_ctl" start --pgdata="$data" --log="$(pg_log)" \
-    --wait --timeout="$READY_TIMEOUT" --silent 3>&- 4>&-; then
-    show_log "$(pg_log)"
-    die "postgres: pg_ctl start failed (log: $(pg_log))"
-  fi
-  local pid
-  pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
-  wait_ready postgres "$(pg_log)" "$pid" postgres \
-    "$PG_BIN/pg_isready" --quiet --host=127.0.0.1 --port="$PG_PORT" --dbname=postgres
+  postgres_launch
 
   log "postgres: creating role $TEST_USER and database $TEST_DATABASE"
   as_user "$user" psql -X -q -v ON_ERROR_STOP=1 --host="$run" --port="$PG_PORT" \
@@ -410,6 +430,22 @@ my_cnf() { echo "$STATE_DIR/mysql/my.cnf"; }
 my_log() { echo "$STATE_DIR/mysql/error.log"; }
 my_pidfile() { echo "$STATE_DIR/mysql/run/mariadbd.pid"; }
 
+# Starts the server on its existing data directory and waits until it accepts connections.
+mysql_launch() {
+  local mariadbd cnf port
+  mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+  cnf=$(my_cnf)
+  port=$(cat "$STATE_DIR/mysql.port" 2>/dev/null || echo "$MYSQL_PORT")
+  log "mysql: starting on 127.0.0.1:$port"
+  # mariadbd drops to `user` itself when started as root. setsid: keep terminal signals away.
+  (cd "$STATE_DIR" && exec setsid "$mariadbd" --defaults-file="$cnf" </dev/null >>"$(my_log)" 2>&1 3>&- 4>&-) &
+  echo "$!" >"$STATE_DIR/mysql/launched.pid"
+  wait_ready mysql "$(my_log)" "$!" mariadbd \
+    mariadb-admin --defaults-file="$cnf" --connect-timeout=2 ping
+}
+
+mysql_pid() { cat "$(my_pidfile)" 2>/dev/null || cat "$STATE_DIR/mysql/launched.pid" 2>/dev/null || true; }
+
 mysql_start() {
   local user data run cnf
   user=$(service_user mysql)
@@ -418,8 +454,6 @@ mysql_start() {
   cnf=$(my_cnf)
   command -v mariadbd >/dev/null || [[ -x /usr/sbin/mariadbd ]] ||
     die "mariadbd not found; run scripts/install-deps.sh"
-  local mariadbd
-  mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
   check_port "$MYSQL_PORT" DAL_TEST_MYSQL_PORT
   check_socket_path "$run/mariadbd.sock"
   echo "$MYSQL_PORT" >"$STATE_DIR/mysql.port"
@@ -447,7 +481,9 @@ skip-log-bin
 max_connections = 300
 innodb_buffer_pool_size = 64M
 innodb_log_file_size = 32M
-innodb_flush_log_at_trx_commit = 0
+# 2: the log reaches the OS at every commit (survives kill -9 of the server, which the fault
+# tests do), fsynced once a second.
+innodb_flush_log_at_trx_commit = 2
 innodb_doublewrite = 0
 character-set-server = utf8mb4
 collation-server = utf8mb4_general_ci
@@ -468,12 +504,7 @@ EOF
     die "mysql: mariadb-install-db failed"
   fi
 
-  log "mysql: starting on 127.0.0.1:$MYSQL_PORT"
-  # mariadbd drops to `user` itself when started as root. setsid: keep terminal signals away.
-  (cd "$STATE_DIR" && exec setsid "$mariadbd" --defaults-file="$cnf" </dev/null >>"$(my_log)" 2>&1 3>&- 4>&-) &
-  echo "$!" >"$STATE_DIR/mysql/launched.pid"
-  wait_ready mysql "$(my_log)" "$!" mariadbd \
-    mariadb-admin --defaults-file="$cnf" --connect-timeout=2 ping
+  mysql_launch
 
   # As root the admin account is root@localhost (unix_socket auth); otherwise install-db created
   # an account named after the invoking OS user, also with unix_socket auth.
@@ -617,6 +648,8 @@ cmd_start() {
   {
     echo "# Written by scripts/test-servers.sh start; source it to point the tests at these servers."
     for s in "${servers[@]}"; do "${s}_env"; done
+    printf "export DAL_TEST_SERVERS_CTL='%s'\n" "$(readlink -f "$0")"
+    printf "export DAL_TEST_SERVERS_STATE_DIR='%s'\n" "$STATE_DIR"
   } >"$env_file"
   chmod 0644 "$env_file"
   trap - EXIT
@@ -634,6 +667,58 @@ cmd_stop() {
   log "stopped; removed $STATE_DIR"
 }
 
+# The fault-injection commands, for tests that stop servers under load: they act on one
+# server of a running STATE_DIR and keep its data.
+one_server() { # one_server NAME: validates a server name for kill/halt/resume
+  [[ $1 == postgres || $1 == mysql ]] || die "kill/halt/resume take postgres or mysql, not '$1'"
+  [[ -e $STATE_DIR/$MARKER ]] || die "$STATE_DIR holds no servers started by $0"
+}
+
+# kill SERVER: SIGKILL to the server and every child process (the postmaster and every backend,
+# as in a crash or an OOM kill), then waits until every process is gone.
+cmd_kill() {
+  one_server "$1"
+  local pid comm=postgres
+  [[ $1 == mysql ]] && comm=mariadbd
+  pid=$("$1_pid")
+  pid_alive "$pid" "$comm" || die "$1 is not running"
+  # PostgreSQL's backends run in sessions of their own: collect the children first.
+  local pids
+  pids=$(
+    echo "$pid"
+    pgrep -P "$pid" || true
+  )
+  log "$1: kill -9 (pid $pid and its $(($(wc -l <<<"$pids") - 1)) children)"
+  # shellcheck disable=SC2086 # one pid per word
+  kill -KILL $pids 2>/dev/null || true
+  local deadline=$((SECONDS + STOP_TIMEOUT)) p
+  for p in $pids; do
+    while kill -0 "$p" 2>/dev/null; do
+      ((SECONDS < deadline)) || die "$1: pid $p survived SIGKILL"
+      sleep 0.02
+    done
+  done
+}
+
+# halt SERVER: a normal shutdown that keeps the data, for `resume`.
+cmd_halt() {
+  one_server "$1"
+  "$1_stop"
+}
+
+# resume SERVER: starts a killed or halted server again on its data.
+cmd_resume() {
+  one_server "$1"
+  local comm=postgres
+  [[ $1 == mysql ]] && comm=mariadbd
+  if pid_alive "$("$1_pid")" "$comm"; then
+    log "$1: already running"
+    return 0
+  fi
+  "$1_launch"
+  log "$1: ready again"
+}
+
 cmd_status() {
   local s rc=0
   for s in "${ALL_SERVERS[@]}"; do
@@ -647,7 +732,16 @@ cmd_logs() {
   for s in "${ALL_SERVERS[@]}"; do "${s}_logs"; done
 }
 
-(($# >= 1 && $# <= 2)) || usage
+SERVER_ARG=
+case ${1:-} in
+  kill | halt | resume)
+    (($# >= 2 && $# <= 3)) || usage
+    SERVER_ARG=$2
+    set -- "$1" "${3:-}"
+    [[ -n $2 ]] || set -- "$1"
+    ;;
+  *) (($# >= 1 && $# <= 2)) || usage ;;
+esac
 STATE_DIR=${2:-${DAL_TEST_STATE_DIR:-/tmp/dal-test-servers}}
 [[ -n $STATE_DIR && $STATE_DIR != / ]] || die "refusing to use '$STATE_DIR' as state dir"
 # Absolute, without trailing slashes (the path ends up in server configs).
@@ -660,5 +754,8 @@ case $1 in
   stop) cmd_stop ;;
   status) cmd_status ;;
   logs) cmd_logs ;;
+  kill) cmd_kill "$SERVER_ARG" ;;
+  halt) cmd_halt "$SERVER_ARG" ;;
+  resume) cmd_resume "$SERVER_ARG" ;;
   *) usage ;;
 esac

@@ -168,6 +168,7 @@ class basic_pool final : public pool_base,
 
 public:
     using clock = std::chrono::steady_clock;
+    using connection_type = Connection;
 
     /// A connection on loan: returned to the pool when destroyed (or by `release()`).
     class lease {

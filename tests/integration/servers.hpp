@@ -62,6 +62,33 @@ dal::error expect_error(F&& f) {
     throw std::logic_error("unreachable");
 }
 
+/// Whether scripts/test-servers.sh started the servers, so fault tests may kill and restart
+/// them (DAL_TEST_SERVERS_CTL, from its env.sh). Servers of your own are never touched.
+struct servers_controllable {
+    boost::test_tools::assertion_result operator()(
+        boost::unit_test::test_unit_id /*unused*/) const {
+        if (std::getenv("DAL_TEST_SERVERS_CTL") != nullptr || in_ci()) return true;
+        boost::test_tools::assertion_result r(false);
+        r.message() << "SKIPPED: DAL_TEST_SERVERS_CTL is not set (fault tests kill and restart "
+                       "only servers that scripts/test-servers.sh started)";
+        return r;
+    }
+};
+
+/// `scripts/test-servers.sh VERB SERVER STATE_DIR`: VERB is kill (SIGKILL to the server and
+/// its children), halt (normal shutdown) or resume (start again on the same data, wait ready).
+inline void server_ctl(std::string_view verb, std::string_view server) {
+    const char* ctl = std::getenv("DAL_TEST_SERVERS_CTL");
+    const char* dir = std::getenv("DAL_TEST_SERVERS_STATE_DIR");
+    BOOST_TEST_REQUIRE(ctl != nullptr,
+                       "DAL_TEST_SERVERS_CTL is not set: CI must start the servers");
+    std::string cmd = "'" + std::string(ctl) + "' " + std::string(verb) + " " + std::string(server);
+    if (dir != nullptr) cmd += " '" + std::string(dir) + "'";
+    // NOLINTNEXTLINE(cert-env33-c,concurrency-mt-unsafe): the test script, with fixed arguments
+    const int rc = std::system(cmd.c_str());
+    BOOST_TEST_REQUIRE(rc == 0, cmd << " failed (status " << rc << ")");
+}
+
 /// A TCP port on loopback that accepts connections (the kernel completes the handshake) but
 /// never answers: a server that hangs during startup, for connect limits.
 struct silent_listener {

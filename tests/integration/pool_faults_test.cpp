@@ -1,0 +1,263 @@
+// The pool on MariaDB, and the pool when its server dies: scripts/test-servers.sh kills the real
+// PostgreSQL or MariaDB server (SIGKILL to the server and its children) while threads insert
+// through the pool, then starts it again on the same data. The pool must discard the dead
+// connections and serve again without a restart of the process, and every insert it
+// acknowledged must be in the table afterwards.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+
+#include <dal/mysql.hpp>
+#include <dal/pool.hpp>
+#include <dal/postgres.hpp>
+
+#include "servers.hpp"
+
+namespace {
+
+using namespace dal::literals;  // NOLINT(google-build-using-namespace): test file
+using namespace std::chrono_literals;
+namespace utf = boost::unit_test;
+using clk = std::chrono::steady_clock;
+using my_pool = dal::basic_pool<dal::mysql::connection>;
+using pg_pool = dal::basic_pool<dal::postgres::connection>;
+
+dal::pool_options opts(std::size_t max) {
+    dal::pool_options o;
+    o.min = 1;
+    o.max = max;
+    o.acquire_timeout = 2s;
+    return o;
+}
+
+long long ms_since(clk::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clk::now() - t).count();
+}
+
+/// What the workers saw, under one mutex (the workers spend their time in the database).
+struct outcomes {
+    std::mutex m;
+    std::vector<std::int64_t> acknowledged;
+    std::map<std::string, int> errors;  ///< condition message -> count
+    std::vector<clk::time_point> last_success;
+    int unexpected = 0;  ///< errors that are not connection/timeout/pool errors
+};
+
+/// Threads insert uniquely keyed rows through the pool; the server is killed and resumed
+/// meanwhile. Returns after every thread has succeeded again (or 20 s).
+template <class Pool>
+void killed_and_restarted_under_load(const dal::config& base, const char* server) {
+    dal::config cfg = base;
+    cfg.timeouts.connect = 2s;
+    cfg.timeouts.statement = 2s;
+    const std::string table = dal_test::unique_table(std::string("pool_crash_") + server);
+    {
+        typename Pool::connection_type admin(cfg);
+        admin.execute("DROP TABLE IF EXISTS " + table);
+        admin.execute("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, worker INT NOT NULL)");
+    }
+    constexpr int threads = 8;
+    auto pool = Pool::create(cfg, opts(6));
+    outcomes out;
+    out.last_success.assign(threads, clk::time_point{});
+    std::atomic<std::int64_t> next_id{1};
+    std::atomic<bool> stop{false};
+    const std::string insert = "INSERT INTO " + table + " (id, worker) VALUES (?, ?)";
+    std::vector<std::thread> workers;
+    for (int w = 0; w < threads; ++w) {
+        workers.emplace_back([&, w] {
+            while (!stop) {
+                const std::int64_t id = next_id++;
+                try {
+                    auto db = pool->acquire();
+                    db->execute(insert, id, w);
+                    const std::lock_guard lk(out.m);
+                    out.acknowledged.push_back(id);
+                    out.last_success[static_cast<std::size_t>(w)] = clk::now();
+                } catch (const dal::error& e) {
+                    const bool expected =
+                        e.code() == dal::errc::connection_error || e.code() == dal::errc::timeout ||
+                        e.code() == dal::errc::pool_timeout || e.code() == dal::errc::cancelled;
+                    const std::lock_guard lk(out.m);
+                    ++out.errors[e.code().message()];
+                    if (!expected) {
+                        ++out.unexpected;
+                        BOOST_TEST_MESSAGE("unexpected error: " << e.what());
+                    }
+                    std::this_thread::sleep_for(5ms);  // the server is down: do not spin
+                }
+                std::this_thread::sleep_for(1ms);
+            }
+        });
+    }
+    std::this_thread::sleep_for(400ms);
+    const auto killed = clk::now();
+    dal_test::server_ctl("kill", server);
+    std::this_thread::sleep_for(500ms);
+    dal_test::server_ctl("resume", server);
+    const auto up = clk::now();
+    BOOST_TEST_MESSAGE(server << ": down for " << ms_since(killed) << " ms");
+
+    // Every worker succeeds again, without anything done to the pool.
+    long long first_ok_ms = -1;
+    long long all_ok_ms = -1;
+    while (ms_since(up) < 20'000) {
+        {
+            const std::lock_guard lk(out.m);
+            const auto ok = [&](clk::time_point t) { return t > up; };
+            if (first_ok_ms < 0 &&
+                std::any_of(out.last_success.begin(), out.last_success.end(), ok))
+                first_ok_ms = ms_since(up);
+            if (std::all_of(out.last_success.begin(), out.last_success.end(), ok)) {
+                all_ok_ms = ms_since(up);
+                break;
+            }
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+    std::this_thread::sleep_for(200ms);
+    stop = true;
+    for (std::thread& t : workers)
+        t.join();
+
+    const dal::pool_status s = pool->status();
+    BOOST_TEST_MESSAGE(server << ": first success " << first_ok_ms << " ms and every worker "
+                              << all_ok_ms << " ms after the server was up again; "
+                              << out.acknowledged.size() << " inserts acknowledged; pool created "
+                              << s.created << ", closed " << s.closed);
+    for (const auto& [what, n] : out.errors)
+        BOOST_TEST_MESSAGE("  " << n << " x " << what);
+    BOOST_TEST(out.unexpected == 0);
+    BOOST_TEST(!out.errors.empty(), "the outage was not noticed at all");
+    BOOST_TEST_REQUIRE(all_ok_ms >= 0, "the pool did not recover within 20 s");
+    BOOST_TEST(s.closed >= 1U);  // dead connections were discarded
+    BOOST_TEST(s.in_use == 0U);
+    BOOST_TEST(s.size <= s.max);
+
+    // Every acknowledged insert survived the crash; nothing else appeared.
+    typename Pool::connection_type admin(cfg);
+    const auto rows = admin.template query<std::int64_t>("SELECT id FROM " + table);
+    const std::set<std::int64_t> present(rows.begin(), rows.end());
+    std::size_t missing = 0;
+    for (const std::int64_t id : out.acknowledged)
+        missing += present.contains(id) ? 0U : 1U;
+    BOOST_TEST(missing == 0U, missing << " acknowledged inserts are missing");
+    BOOST_TEST(present.size() >= out.acknowledged.size());
+    admin.execute("DROP TABLE " + table);
+    pool->close(1s);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(pool_mysql,
+                      *utf::precondition(dal_test::server_configured{"DAL_TEST_MYSQL_URI"}))
+
+BOOST_AUTO_TEST_CASE(threads_share_connections_and_counters_add_up) {
+    const dal::config cfg = dal_test::config_from_env("DAL_TEST_MYSQL_URI");
+    auto p = my_pool::create(cfg, opts(4));
+    std::atomic<int> done{0};
+    std::mutex m;
+    std::set<const void*> concurrent;  // connections in use at the same moment are distinct
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 8; ++t) {
+        ts.emplace_back([&] {
+            for (int i = 0; i < 40; ++i) {
+                auto db = p->acquire(5s);
+                {
+                    const std::lock_guard lk(m);
+                    BOOST_TEST(concurrent.insert(&*db).second, "handed out twice");
+                }
+                BOOST_TEST(db->query_one<std::int64_t>("SELECT ? + 1"_sql, i).value() == i + 1);
+                {
+                    const std::lock_guard lk(m);
+                    concurrent.erase(&*db);
+                }
+                ++done;
+            }
+        });
+    }
+    for (std::thread& t : ts)
+        t.join();
+    const dal::pool_status s = p->status();
+    BOOST_TEST(done == 320);
+    BOOST_TEST(s.acquired == 320U);
+    BOOST_TEST(s.size <= 4U);
+    BOOST_TEST(s.created - s.closed == s.size);
+    BOOST_TEST(s.in_use == 0U);
+    BOOST_TEST(s.timeouts == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(broken_idle_connection_is_replaced_not_handed_out) {
+    const dal::config cfg = dal_test::config_from_env("DAL_TEST_MYSQL_URI");
+    dal::pool_options o = opts(2);
+    o.validate_after_idle = 0ms;
+    auto p = my_pool::create(cfg, o);
+    std::uint64_t id = 0;
+    {
+        auto l = p->acquire();
+        id = l->query_one<std::uint64_t>("SELECT CONNECTION_ID()"_sql).value();
+    }
+    dal::mysql::connection admin(cfg);
+    admin.execute("KILL ?"_sql, id);
+    std::this_thread::sleep_for(100ms);
+    auto l = p->acquire();  // the dead one fails its ping and is replaced
+    BOOST_TEST(l->query_one<std::uint64_t>("SELECT CONNECTION_ID()"_sql).value() != id);
+    BOOST_TEST(p->status().closed >= 1U);
+}
+
+BOOST_AUTO_TEST_CASE(forced_close_cancels_running_statements) {
+    const dal::config cfg = dal_test::config_from_env("DAL_TEST_MYSQL_URI");
+    auto p = my_pool::create(cfg, opts(2));
+    std::optional<dal::error> e;
+    std::atomic<bool> started{false};
+    std::thread user([&] {
+        auto l = p->acquire();
+        auto tx = l->begin();
+        started = true;
+        try {
+            l->execute("SELECT SLEEP(10)"_sql);
+        } catch (const dal::error& err) {
+            e = err;
+        }
+    });
+    while (!started)
+        std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(100ms);
+    const auto start = clk::now();
+    p->close(200ms);
+    user.join();
+    BOOST_TEST(ms_since(start) < 2000);
+    BOOST_TEST_REQUIRE(e.has_value());
+    BOOST_TEST((e->code() == dal::errc::cancelled), e->what());
+    BOOST_TEST(p->status().size == 0U);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------------
+// Kills the real servers: CTest runs this suite alone (RUN_SERIAL).
+BOOST_AUTO_TEST_SUITE(pool_faults, *utf::precondition(dal_test::servers_controllable{}))
+
+BOOST_AUTO_TEST_CASE(postgres_killed_and_restarted_under_load,
+                     *utf::precondition(dal_test::server_configured{"DAL_TEST_POSTGRES_URI"})) {
+    killed_and_restarted_under_load<pg_pool>(dal_test::config_from_env("DAL_TEST_POSTGRES_URI"),
+                                             "postgres");
+}
+
+BOOST_AUTO_TEST_CASE(mysql_killed_and_restarted_under_load,
+                     *utf::precondition(dal_test::server_configured{"DAL_TEST_MYSQL_URI"})) {
+    killed_and_restarted_under_load<my_pool>(dal_test::config_from_env("DAL_TEST_MYSQL_URI"),
+                                             "mysql");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
