@@ -4,7 +4,7 @@
 #   - starts the servers (scripts/test-servers.sh) unless DAL_BENCH_POSTGRES_URI is set,
 #   - runs each benchmark with repetitions and prints the median throughput ratios,
 #   - runs `pgbench -S -M prepared -c 1` against the same PostgreSQL and prints dal's ratio.
-# Usage: scripts/bench.sh [sqlite|postgres|mysql|translate]...   (default: all)
+# Usage: scripts/bench.sh [sqlite|pool|postgres|mysql|translate]...   (default: all)
 # Record what it prints in docs/benchmarks.md with the date and the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ root=$PWD
 reps=${DAL_BENCH_REPETITIONS:-10}
 min_time=${DAL_BENCH_MIN_TIME:-0.3}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(translate sqlite postgres mysql)
+[ ${#targets[@]} -eq 0 ] && targets=(translate sqlite pool postgres mysql)
 
 cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DDAL_BUILD_TESTS=OFF \
   -DDAL_BUILD_EXAMPLES=OFF -DDAL_BUILD_BENCH=ON >/dev/null
@@ -54,6 +54,18 @@ for t in "${targets[@]}"; do
         r=$(median_time "$tmp/sqlite.csv" "$1"); d=$(median_time "$tmp/sqlite.csv" "$2")
         echo "$3: raw $r ns, dal $d ns, ratio $(ratio "$r" "$d") (target >= 0.95 sync)"
       done ;;
+    pool)
+      run dal_pool_bench "$tmp/pool.csv"
+      echo "--- pool: acquire + release (median of $reps)"
+      for b in dal_uncontended fifo_uncontended naive_uncontended; do
+        echo "$b: $(median_time "$tmp/pool.csv" "$b") ns per cycle"
+      done
+      echo "(target: dal_uncontended <= 100 ns)"
+      d=$(median "$tmp/pool.csv" dal_contended/real_time/threads:8)
+      f=$(median "$tmp/pool.csv" fifo_contended/real_time/threads:8)
+      n=$(median "$tmp/pool.csv" naive_contended/real_time/threads:8)
+      echo "contended, 8 threads on 2 connections (cycles/s): dal $d, fifo baseline $f, naive baseline $n"
+      echo "dal / fifo baseline = $(ratio "$d" "$f"), dal / naive baseline = $(ratio "$d" "$n") (target >= 2)" ;;
     postgres)
       if [ -z "${DAL_BENCH_POSTGRES_URI:-}" ]; then
         if [ ! -f /tmp/dal-test-servers/env.sh ] || ! scripts/test-servers.sh status >/dev/null 2>&1; then
@@ -121,7 +133,7 @@ for t in "${targets[@]}"; do
              sed -n 's/.*Average number of seconds to run all queries: \([0-9.]*\).*/\1/p')
       slap=$(awk -v q=$queries -v s="$secs" 'BEGIN { if (s > 0) printf "%.1f", q / s; else print 0 }')
       echo "mariadb-slap, 1 client, same query: $slap queries/s; dal sync / mariadb-slap = $(ratio "$sync" "$slap")" ;;
-    *) echo "unknown benchmark: $t (sqlite, postgres, mysql, translate)" >&2; exit 2 ;;
+    *) echo "unknown benchmark: $t (sqlite, pool, postgres, mysql, translate)" >&2; exit 2 ;;
   esac
 done
 rm -rf "$tmp"

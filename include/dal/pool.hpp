@@ -41,6 +41,8 @@
 #include <utility>
 #include <vector>
 
+#include <time.h>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -131,6 +133,21 @@ namespace detail {
 [[noreturn]] void throw_pool_closed(std::string_view name);
 /// A random fraction in [0, 1) for lifetime jitter (thread-safe).
 [[nodiscard]] double pool_jitter() noexcept;
+
+/// The pool's bookkeeping clock: idle times, lifetimes and lease ages are limits of seconds,
+/// so CLOCK_MONOTONIC_COARSE (1-4 ms resolution, a few ns to read, same epoch as
+/// steady_clock on Linux) is enough and keeps the clock off the acquire/release fast path.
+/// Acquisition timeouts use the precise steady_clock.
+[[nodiscard]] inline std::chrono::steady_clock::time_point coarse_now() noexcept {
+#ifdef CLOCK_MONOTONIC_COARSE
+    timespec ts{};
+    if (::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+        return std::chrono::steady_clock::time_point(
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+#endif
+    return std::chrono::steady_clock::now();
+}
 }  // namespace detail
 
 /// The part of every pool the registry and health checks use, whatever the connection type.
@@ -223,26 +240,31 @@ public:
     /// error when a new connection cannot be opened.
     [[nodiscard]] lease acquire(std::optional<std::chrono::milliseconds> timeout = std::nullopt,
                                 dal::source_location where = dal::source_location::current()) {
-        const auto start = clock::now();
-        const auto limit = timeout.value_or(opts_.acquire_timeout);
-        const auto until = start + limit;
+        // The precise clock is read only when this call has to wait.
+        std::optional<clock::time_point> start;
         while (true) {
+            std::vector<std::unique_ptr<Connection>> expired;  // closed outside the lock
             std::unique_lock lk(mutex_);
             if (closing_) detail::throw_pool_closed(name_);
-            expire_idle_locked();
             if (waiters_.empty()) {
-                if (auto s = take_idle_locked()) {
+                const taken t = take_idle_locked(where, expired);
+                if (t.slot) {
                     lk.unlock();
-                    if (auto l = checked_out(*s, where)) return std::move(*l);
+                    expired.clear();
+                    if (!t.stale || validate(*t.slot, false))
+                        return lease(this->shared_from_this(), *t.slot);
                     continue;  // it was broken: discarded, try again
                 }
                 if (can_create_locked()) {
                     ++creating_;
                     lk.unlock();
+                    expired.clear();
                     return lease(this->shared_from_this(), open_new(where));
                 }
             }
             // Wait in line; while the pool may grow, the oldest waiters open connections.
+            if (!start) start = clock::now();
+            const auto until = *start + timeout.value_or(opts_.acquire_timeout);
             auto w = std::make_shared<waiter>();
             waiters_.push_back(w);
             grow_for_waiters_locked();
@@ -250,17 +272,18 @@ public:
             if (!served) {
                 std::erase(waiters_, w);
                 ++timeouts_;
-                const pool_status s = status_locked();
+                const pool_status st = status_locked();
                 lk.unlock();
                 detail::throw_pool_timeout(
-                    s, std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start));
+                    st,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - *start));
             }
             if (w->error) std::rethrow_exception(w->error);
             if (w->create) {  // handed the right to open a connection
                 lk.unlock();
                 return lease(this->shared_from_this(), open_new(where));
             }
-            mark_acquired_locked(*w->got, where);
+            mark_acquired_locked(*w->got, where, detail::coarse_now());
             return lease(this->shared_from_this(), *w->got);
         }
     }
@@ -291,7 +314,7 @@ public:
         std::size_t held = 0;
         {
             const std::lock_guard lk(mutex_);
-            const auto now = clock::now();
+            const auto now = detail::coarse_now();
             for (slot& s : slots_) {
                 if (!s.in_use || now - s.acquired < opts_.leak_threshold) continue;
                 ++held;
@@ -318,13 +341,18 @@ public:
         std::unique_lock lk(mutex_);
         if (closing_) return false;
         // An idle connection: ping it (it is taken out of the pool for that moment only).
-        if (auto s = take_idle_locked()) {
+        std::vector<std::unique_ptr<Connection>> expired;
+        const taken t = take_idle_locked(dal::source_location::current(), expired);
+        if (t.slot) {
+            --acquired_;  // a health check is not an acquisition
             lk.unlock();
-            auto l = checked_out(*s, dal::source_location::current(), true);
-            return l.has_value();
+            expired.clear();
+            if (!validate(*t.slot, true)) return false;
+            lease l(this->shared_from_this(), *t.slot);  // back to the pool
+            return true;
         }
         // All in use: busy, not unhealthy.
-        if (in_use_locked() > 0) return true;
+        if (in_use_ > 0) return true;
         // No connection at all: can one be opened?
         if (!can_create_locked()) return true;  // others are opening connections right now
         ++creating_;
@@ -358,7 +386,7 @@ private:
         fail_waiters_locked(std::make_exception_ptr(error(make_error_code(client_errc::pool_closed),
                                                           "the pool '" + name_ + "' is closed")));
         close_idle_locked();
-        returned_.wait_for(lk, graceful, [&] { return in_use_locked() == 0; });
+        returned_.wait_for(lk, graceful, [&] { return in_use_ == 0; });
         for (slot& s : slots_) {
             if (!s.in_use) continue;
             s.condemned = true;
@@ -404,17 +432,13 @@ private:
 
     // ---- under the lock ------------------------------------------------------------------
 
-    [[nodiscard]] std::size_t in_use_locked() const {
-        return static_cast<std::size_t>(
-            std::count_if(slots_.begin(), slots_.end(), [](const slot& s) { return s.in_use; }));
-    }
     [[nodiscard]] pool_status status_locked() const {
         pool_status s;
         s.name = name_;
         s.min = opts_.min;
         s.max = opts_.max;
         s.size = slots_.size();
-        s.in_use = in_use_locked();
+        s.in_use = in_use_;
         s.idle = s.size - s.in_use;
         s.waiters = waiters_.size();
         s.created = created_;
@@ -428,46 +452,60 @@ private:
     [[nodiscard]] bool can_create_locked() const {
         return slots_.size() + creating_ < opts_.max && creating_ < opts_.max_concurrent_creations;
     }
-    /// The most recently used idle connection (the others can then age out to `min`).
-    std::optional<slot_iter> take_idle_locked() {
-        std::optional<slot_iter> best;
-        for (auto it = slots_.begin(); it != slots_.end(); ++it)
-            if (!it->in_use && (!best || it->last_used > (*best)->last_used)) best = it;
-        if (best) (*best)->in_use = true;
-        return best;
+    /// What take_idle_locked found: a connection now in use, and whether it must be pinged.
+    struct taken {
+        std::optional<slot_iter> slot;
+        bool stale = false;
+    };
+    /// The most recently used idle connection (LIFO, so the others can age out to `min`),
+    /// marked in use. Expired ones met on the way, and the least recently used one when it
+    /// idled past `idle_timeout` above `min`, move to `expired` to be closed outside the lock.
+    taken take_idle_locked(const dal::source_location& where,
+                           std::vector<std::unique_ptr<Connection>>& expired) {
+        const auto now = detail::coarse_now();
+        while (!idle_.empty()) {
+            const slot_iter s = idle_.back();
+            idle_.pop_back();
+            if (now >= s->expires) {
+                retire_locked(s, expired);
+                continue;
+            }
+            if (!idle_.empty() && slots_.size() > opts_.min &&
+                now - idle_.front()->last_used > opts_.idle_timeout) {
+                const slot_iter oldest = idle_.front();
+                idle_.erase(idle_.begin());
+                retire_locked(oldest, expired);
+            }
+            ++in_use_;
+            const bool stale = opts_.validate_after_idle.count() <= 0 ||
+                               now - s->last_used > opts_.validate_after_idle;
+            mark_acquired_locked(s, where, now);
+            return {s, stale};
+        }
+        return {};
     }
-    void mark_acquired_locked(slot_iter s, const dal::source_location& where) {
+    /// An idle slot leaves the pool; its connection is closed by the caller, unlocked.
+    void retire_locked(slot_iter s, std::vector<std::unique_ptr<Connection>>& expired) {
+        expired.push_back(std::move(s->conn));
+        slots_.erase(s);
+        ++closed_;
+    }
+    void mark_acquired_locked(slot_iter s, const dal::source_location& where,
+                              std::chrono::steady_clock::time_point now) {
         s->in_use = true;
-        s->acquired = clock::now();
+        s->acquired = now;
         s->where = where;
-        s->tags.clear();
+        if (!s->tags.empty()) s->tags.clear();
         s->leak_reported = false;
         ++acquired_;
     }
-    void expire_idle_locked() {
-        const auto now = clock::now();
-        for (auto it = slots_.begin(); it != slots_.end();) {
-            const bool idle_too_long =
-                slots_.size() > opts_.min && now - it->last_used > opts_.idle_timeout;
-            if (!it->in_use && (now >= it->expires || idle_too_long)) {
-                it->conn->close();
-                ++closed_;
-                it = slots_.erase(it);
-            } else {
-                ++it;
-            }
-        }
-    }
     void close_idle_locked() {
-        for (auto it = slots_.begin(); it != slots_.end();) {
-            if (!it->in_use) {
-                it->conn->close();
-                ++closed_;
-                it = slots_.erase(it);
-            } else {
-                ++it;
-            }
+        for (const slot_iter s : idle_) {
+            s->conn->close();
+            ++closed_;
+            slots_.erase(s);
         }
+        idle_.clear();
     }
     void fail_waiters_locked(const std::exception_ptr& e) {
         for (const auto& w : waiters_) {
@@ -488,8 +526,10 @@ private:
             serve_waiter_locked(std::nullopt);
     }
 
-    /// Gives `s` (or, with no slot, the right to open one) to the oldest waiter.
-    bool serve_waiter_locked(std::optional<slot_iter> s) {
+    /// Gives `s` (or, with no slot, the right to open one) to the oldest waiter. With `wake`,
+    /// a thread waiter is not notified but returned there, for the caller to notify after
+    /// unlocking (the waiter then wakes to a free mutex instead of blocking on it).
+    bool serve_waiter_locked(std::optional<slot_iter> s, std::shared_ptr<waiter>* wake = nullptr) {
         if (waiters_.empty()) return false;
         const std::shared_ptr<waiter> w = waiters_.front();
         waiters_.pop_front();
@@ -504,6 +544,8 @@ private:
         if (w->complete) {
             if (w->timer) w->timer->cancel();
             w->complete(nullptr, s, !s.has_value());
+        } else if (wake != nullptr) {
+            *wake = w;
         } else {
             w->cv.notify_one();
         }
@@ -528,7 +570,7 @@ private:
             if (!waiters_.empty() && can_create_locked()) serve_waiter_locked(std::nullopt);
             std::rethrow_exception(failed);
         }
-        const auto now = clock::now();
+        const auto now = detail::coarse_now();
         slot s;
         s.conn = std::move(c);
         s.created = now;
@@ -539,30 +581,28 @@ private:
         slots_.push_back(std::move(s));
         ++created_;
         const auto it = std::prev(slots_.end());
-        mark_acquired_locked(it, where);
+        ++in_use_;
+        mark_acquired_locked(it, where, now);
         grow_for_waiters_locked();  // a creation slot is free again (counted after the push)
         return it;
     }
 
-    /// Validates a connection taken from the idle list; a broken one is discarded.
-    std::optional<lease> checked_out(slot_iter s, const dal::source_location& where,
-                                     bool force_ping = false) {
-        const bool stale = clock::now() - s->last_used > opts_.validate_after_idle;
-        if (stale || force_ping) {
-            try {
-                if (!s->conn->is_open())
-                    throw error(make_error_code(client_errc::connection_closed), "closed");
-                s->conn->ping();
-            } catch (...) {
-                discard(s);
-                return std::nullopt;
+    /// Pings a connection taken from the idle list (it is marked in use); a broken one is
+    /// discarded and false returned.
+    bool validate(slot_iter s, bool /*forced*/) {
+        try {
+            if (!s->conn->is_open())
+                throw error(make_error_code(client_errc::connection_closed), "closed");
+            s->conn->ping();
+            return true;
+        } catch (...) {
+            {
+                const std::lock_guard lk(mutex_);
+                --acquired_;  // it was never handed out
             }
+            discard(s);
+            return false;
         }
-        {
-            const std::lock_guard lk(mutex_);
-            mark_acquired_locked(s, where);
-        }
-        return lease(this->shared_from_this(), s);
     }
 
     // The noexcept entry points (lease destructors, close) call these through `quietly`: only
@@ -583,6 +623,7 @@ private:
         s->conn->close();
         const std::lock_guard lk(mutex_);
         slots_.erase(s);
+        --in_use_;
         ++closed_;
         // Room for a new connection: the oldest waiter may open it.
         if (!closing_ && !waiters_.empty() && can_create_locked())
@@ -596,30 +637,33 @@ private:
     }
     void give_back_impl(slot_iter s) {
         Connection& c = *s->conn;
-        bool reuse = c.is_open() && !s->condemned;
+        bool reuse = c.is_open();
         if (reuse) {
             try {
-                // Never commit on someone's behalf: an open transaction is rolled back.
+                // Never commit on someone's behalf: an open transaction is rolled back (also
+                // on a connection the closing pool condemned: it is closed afterwards).
                 if (c.native_session().in_transaction()) c.native_session().rollback();
             } catch (...) {
                 reuse = false;  // the state is unknown: not reused
             }
         }
-        const auto now = clock::now();
-        if (!reuse || closing_ || now >= s->expires) {
-            if (s->condemned && c.is_open()) {
-                try {
-                    if (c.native_session().in_transaction()) c.native_session().rollback();
-                } catch (...) {  // NOLINT(bugprone-empty-catch): closing anyway
+        const auto now = detail::coarse_now();
+        std::shared_ptr<waiter> wake;
+        {
+            std::unique_lock lk(mutex_);
+            if (reuse && !s->condemned && !closing_ && now < s->expires) {
+                s->last_used = now;
+                if (!serve_waiter_locked(s, &wake)) {
+                    s->in_use = false;
+                    --in_use_;
+                    idle_.push_back(s);
                 }
+                lk.unlock();
+                if (wake) wake->cv.notify_one();
+                return;
             }
-            discard_impl(s);
-            return;
         }
-        const std::lock_guard lk(mutex_);
-        s->last_used = now;
-        s->in_use = false;
-        if (!serve_waiter_locked(s)) returned_.notify_all();
+        discard_impl(s);
     }
 
     template <class Handler>
@@ -658,18 +702,28 @@ private:
                    lease{});
             return;
         }
-        expire_idle_locked();
         if (waiters_.empty()) {
-            if (auto s = take_idle_locked()) {
+            std::vector<std::unique_ptr<Connection>> expired;
+            const taken t = take_idle_locked(where, expired);
+            if (t.slot) {
                 lk.unlock();
-                // Validation may ping (a round trip): on a worker, not on the caller's loop.
-                boost::asio::post(dal::detail::blocking_pool(), [self, s, where, finish]() mutable {
-                    if (auto l = self->checked_out(*s, where)) {
-                        finish(nullptr, std::move(*l));
-                        return;
-                    }
-                    self->retry_async(finish, where);
-                });
+                const slot_iter s = *t.slot;
+                if (!t.stale && expired.empty()) {
+                    finish(nullptr, lease(self, s));  // posts to the handler's executor
+                    return;
+                }
+                // Validation pings and closing talks to the server (round trips): on a
+                // worker, not on the caller's loop.
+                boost::asio::post(dal::detail::blocking_pool(),
+                                  [self, s, stale = t.stale, where, finish,
+                                   expired = std::move(expired)]() mutable {
+                                      expired.clear();
+                                      if (!stale || self->validate(s, false)) {
+                                          finish(nullptr, lease(self, s));
+                                          return;
+                                      }
+                                      self->retry_async(finish, where);
+                                  });
                 return;
             }
             if (can_create_locked()) {
@@ -688,7 +742,7 @@ private:
             } else if (create) {
                 open_async();
             } else {
-                self->mark_acquired_locked(*s, where);  // called under the lock
+                self->mark_acquired_locked(*s, where, detail::coarse_now());  // under the lock
                 finish(nullptr, lease(self, *s));
             }
         };
@@ -736,7 +790,9 @@ private:
     std::string name_;
     mutable std::mutex mutex_;
     std::condition_variable returned_;
-    std::list<slot> slots_;  // stable iterators: leases point into it
+    std::list<slot> slots_;        // stable iterators: leases point into it
+    std::vector<slot_iter> idle_;  // a stack: the most recently returned at the back
+    std::size_t in_use_ = 0;
     std::deque<std::shared_ptr<waiter>> waiters_;
     std::size_t creating_ = 0;
     bool closing_ = false;
