@@ -268,7 +268,7 @@ public:
             auto w = std::make_shared<waiter>();
             waiters_.push_back(w);
             grow_for_waiters_locked();
-            const bool served = w->cv.wait_until(lk, until, [&] { return w->done; });
+            const bool served = waiting_.wait_until(lk, until, [&] { return w->done; });
             if (!served) {
                 std::erase(waiters_, w);
                 ++timeouts_;
@@ -395,7 +395,6 @@ private:
     }
 
     struct waiter {
-        std::condition_variable cv;
         bool done = false;
         bool create = false;  ///< may open a new connection (one was discarded)
         std::optional<slot_iter> got;
@@ -515,7 +514,7 @@ private:
                 if (w->timer) w->timer->cancel();
                 w->complete(e, std::nullopt, false);
             } else {
-                w->cv.notify_one();
+                waiting_.notify_all();
             }
         }
         waiters_.clear();
@@ -527,9 +526,9 @@ private:
     }
 
     /// Gives `s` (or, with no slot, the right to open one) to the oldest waiter. With `wake`,
-    /// a thread waiter is not notified but returned there, for the caller to notify after
+    /// a thread waiter is not notified but `*wake` set, for the caller to notify after
     /// unlocking (the waiter then wakes to a free mutex instead of blocking on it).
-    bool serve_waiter_locked(std::optional<slot_iter> s, std::shared_ptr<waiter>* wake = nullptr) {
+    bool serve_waiter_locked(std::optional<slot_iter> s, bool* wake = nullptr) {
         if (waiters_.empty()) return false;
         const std::shared_ptr<waiter> w = waiters_.front();
         waiters_.pop_front();
@@ -545,9 +544,9 @@ private:
             if (w->timer) w->timer->cancel();
             w->complete(nullptr, s, !s.has_value());
         } else if (wake != nullptr) {
-            *wake = w;
+            *wake = true;
         } else {
-            w->cv.notify_one();
+            waiting_.notify_all();
         }
         return true;
     }
@@ -648,7 +647,7 @@ private:
             }
         }
         const auto now = detail::coarse_now();
-        std::shared_ptr<waiter> wake;
+        bool wake = false;
         {
             std::unique_lock lk(mutex_);
             if (reuse && !s->condemned && !closing_ && now < s->expires) {
@@ -659,7 +658,7 @@ private:
                     idle_.push_back(s);
                 }
                 lk.unlock();
-                if (wake) wake->cv.notify_one();
+                if (wake) waiting_.notify_all();
                 return;
             }
         }
@@ -790,6 +789,11 @@ private:
     std::string name_;
     mutable std::mutex mutex_;
     std::condition_variable returned_;
+    /// Every thread waiter waits on this one condition variable for its own `done`, and a
+    /// handoff wakes them all. One variable per waiter, woken alone, measured 30x slower under
+    /// contention on Linux (bench/pool_bench.cpp): the woken waiter's wake-up latency lands on
+    /// every handoff and the waiters form a convoy that never drains. docs/pool.md.
+    std::condition_variable waiting_;
     std::list<slot> slots_;        // stable iterators: leases point into it
     std::vector<slot_iter> idle_;  // a stack: the most recently returned at the back
     std::size_t in_use_ = 0;
