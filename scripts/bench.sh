@@ -65,7 +65,12 @@ for t in "${targets[@]}"; do
       f=$(median "$tmp/pool.csv" fifo_contended/real_time/threads:8)
       n=$(median "$tmp/pool.csv" naive_contended/real_time/threads:8)
       echo "contended, 8 threads on 2 connections (cycles/s): dal $d, fifo baseline $f, naive baseline $n"
-      echo "dal / fifo baseline = $(ratio "$d" "$f"), dal / naive baseline = $(ratio "$d" "$n") (target >= 2)" ;;
+      echo "dal / fifo baseline = $(ratio "$d" "$f"), dal / naive baseline = $(ratio "$d" "$n") (target >= 2)"
+      d=$(median "$tmp/pool.csv" dal_contended_io/real_time/threads:16)
+      f=$(median "$tmp/pool.csv" fifo_contended_io/real_time/threads:16)
+      n=$(median "$tmp/pool.csv" naive_contended_io/real_time/threads:16)
+      echo "contended with 50 us of I/O per lease, 16 threads on 4 connections (cycles/s): dal $d, fifo $f, naive $n"
+      echo "dal / fifo baseline = $(ratio "$d" "$f"), dal / naive baseline = $(ratio "$d" "$n")" ;;
     postgres)
       if [ -z "${DAL_BENCH_POSTGRES_URI:-}" ]; then
         if [ ! -f /tmp/dal-test-servers/env.sh ] || ! scripts/test-servers.sh status >/dev/null 2>&1; then

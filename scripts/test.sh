@@ -29,11 +29,12 @@ build_and_test() {
     -DCMAKE_BUILD_TYPE=Debug -DDAL_WERROR=ON -DDAL_SANITIZE=address,undefined
   step "gcc-asan: build" cmake --build build/gcc-asan -j2
   step "gcc-asan: test" run_ctest --test-dir build/gcc-asan --output-on-failure -j2 -LE fuzz
-  # 2. Clang, warnings as errors: builds everything + the libFuzzer target; runs unit, compile_fail and fuzz tests.
+  # 2. Clang, warnings as errors: builds everything + the libFuzzer target; runs unit, compile_fail and fuzz tests,
+  #    and the pool stress test's timing bounds (optimised, no sanitizer).
   step "clang: configure" cmake -S . -B build/clang -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAL_WERROR=ON -DDAL_FUZZ=ON
   step "clang: build" cmake --build build/clang -j2
-  step "clang: test" run_ctest --test-dir build/clang --output-on-failure -j2 -L 'unit|compile_fail|fuzz'
+  step "clang: test" run_ctest --test-dir build/clang --output-on-failure -j2 -L 'unit|compile_fail|fuzz|timing'
   # 3. ThreadSanitizer over the concurrent parts: the SQLite connection suite (threads sharing
   #    one file, async operations on the worker pool, cancel from another thread) and the
   #    PostgreSQL suite (cancel from another thread, deadline timers and cancel requests on

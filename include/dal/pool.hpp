@@ -89,6 +89,13 @@ struct pool_options {
     std::size_t max_concurrent_creations = 2;
     /// 0: off. Leases held longer are reported to `on_leak`.
     std::chrono::milliseconds leak_threshold{0};
+    /// Opt-in, with leak_threshold: a lease held past the threshold is reclaimed. Its running
+    /// statement is cancelled, its place goes to a new connection, and the connection is
+    /// rolled back and closed when its holder returns it (never under a thread using it).
+    bool reclaim_leaked = false;
+    /// 0: off. Idle connections unused this long are pinged, so that firewalls, NAT tables
+    /// and server idle limits (wait_timeout) do not drop them unnoticed.
+    std::chrono::milliseconds keepalive_interval{0};
     /// The server's connection limit if known (0: unknown), for the sizing rule.
     std::size_t server_connection_limit = 0;
 
@@ -117,6 +124,7 @@ struct pool_status {
     std::uint64_t closed = 0;  ///< connections closed (expired, idle, broken, pool closed)
     std::uint64_t timeouts = 0;
     std::uint64_t leaks = 0;
+    std::uint64_t reclaimed = 0;  ///< leaked leases reclaimed (reclaim_leaked)
     std::uint64_t acquired = 0;
     bool closing = false;
 };
@@ -130,6 +138,9 @@ struct leak_report {
 
 namespace detail {
 [[noreturn]] void throw_pool_timeout(const pool_status& s, std::chrono::milliseconds waited);
+/// The same error as a value: async waiters get it without a throw (a burst of timeouts on
+/// one event loop costs what it must, and no more).
+[[nodiscard]] error pool_timeout_error(const pool_status& s, std::chrono::milliseconds waited);
 [[noreturn]] void throw_pool_closed(std::string_view name);
 /// A random fraction in [0, 1) for lifetime jitter (thread-safe).
 [[nodiscard]] double pool_jitter() noexcept;
@@ -179,7 +190,8 @@ class basic_pool final : public pool_base,
         std::vector<std::pair<std::string, std::string>> tags;
         bool in_use = false;
         bool leak_reported = false;
-        bool condemned = false;  ///< the pool closed while it was in use
+        bool condemned = false;  ///< the pool closed or reclaimed it while it was in use
+        bool reclaimed = false;  ///< no longer counted against max
     };
     using slot_iter = typename std::list<slot>::iterator;
 
@@ -232,6 +244,7 @@ public:
     static std::shared_ptr<basic_pool> create(config cfg, pool_options opts) {
         std::shared_ptr<basic_pool> p(new basic_pool(std::move(cfg), opts));
         p->warm_up();
+        p->start_housekeeping();
         return p;
     }
 
@@ -268,7 +281,7 @@ public:
             auto w = std::make_shared<waiter>();
             waiters_.push_back(w);
             grow_for_waiters_locked();
-            const bool served = waiting_.wait_until(lk, until, [&] { return w->done; });
+            const bool served = w->cv.wait_until(lk, until, [&] { return w->done; });
             if (!served) {
                 std::erase(waiters_, w);
                 ++timeouts_;
@@ -306,8 +319,9 @@ public:
         return status_locked();
     }
 
-    /// Reports leases held longer than leak_threshold (once each) and returns how many are
-    /// held that long now. Called by status checks; cheap.
+    /// Reports leases held longer than leak_threshold (once each), reclaims them if
+    /// `reclaim_leaked`, and returns how many are held that long now. The pool's housekeeping
+    /// calls it (on a dal worker thread, where `on_leak` then runs); callable any time.
     std::size_t check_leaks() {
         if (opts_.leak_threshold.count() <= 0) return 0;
         std::vector<leak_report> reports;
@@ -325,7 +339,17 @@ public:
                     {s.where,
                      std::chrono::duration_cast<std::chrono::milliseconds>(now - s.acquired),
                      s.tags});
+                if (opts_.reclaim_leaked && !s.reclaimed) {
+                    // The holder keeps its object; the pool stops counting it and cancels
+                    // what it runs (under the lock, as close() does, so the slot stays).
+                    s.reclaimed = true;
+                    s.condemned = true;
+                    ++reclaimed_;
+                    ++reclaimed_out_;
+                    s.conn->cancel();
+                }
             }
+            if (opts_.reclaim_leaked) grow_for_waiters_locked();
         }
         if (on_leak_)
             for (const leak_report& r : reports)
@@ -381,6 +405,8 @@ public:
 
 private:
     void close_impl(std::chrono::milliseconds graceful) {
+        // The housekeeping timer stops by itself: its next tick sees `closing_` (or the pool
+        // gone). Not cancelled from here: this may run at exit, after dal's I/O thread.
         std::unique_lock lk(mutex_);
         closing_ = true;
         fail_waiters_locked(std::make_exception_ptr(error(make_error_code(client_errc::pool_closed),
@@ -394,7 +420,13 @@ private:
         }
     }
 
+    // Thread waiters each wait on their own condition variable and are woken alone when
+    // served. One shared variable woken in full on every handoff measured 60x the throughput
+    // of this in bench/pool_bench.cpp's zero-work loop, but with 64 threads holding 20
+    // connections for 500 us it used 3x the CPU for the same throughput, and its wake-up
+    // storm made timeouts tens of milliseconds late. docs/pool.md, "Contention".
     struct waiter {
+        std::condition_variable cv;  ///< thread waiters: woken alone, when served
         bool done = false;
         bool create = false;  ///< may open a new connection (one was discarded)
         std::optional<slot_iter> got;
@@ -415,18 +447,94 @@ private:
 
     void warm_up() {
         for (std::size_t k = 0; k < opts_.min; ++k) {
-            try {
-                std::unique_lock lk(mutex_);
+            {
+                const std::lock_guard lk(mutex_);
                 if (!can_create_locked()) break;
                 ++creating_;
-                lk.unlock();
-                lease l(this->shared_from_this(), open_new(dal::source_location::current()));
-                const std::lock_guard relk(mutex_);
-                --acquired_;  // warming up is not an acquisition
-            } catch (const error&) {
-                break;  // the server is not there yet: connections open on demand
+            }
+            if (!open_idle()) break;  // the server is not there yet: opened on demand
+        }
+    }
+    /// Opens a connection (reserved with ++creating_) straight into the idle list.
+    bool open_idle() {
+        try {
+            lease l(this->shared_from_this(), open_new(dal::source_location::current()));
+            const std::lock_guard lk(mutex_);
+            --acquired_;  // not an acquisition
+            return true;
+        } catch (const error&) {
+            return false;
+        }
+    }
+
+    // ---- housekeeping: a timer on dal's I/O thread; the work runs on a worker --------------
+
+    /// How often: half the shortest limit it serves, within [50 ms, 30 s].
+    [[nodiscard]] std::chrono::milliseconds housekeeping_period() const {
+        std::chrono::milliseconds p = opts_.idle_timeout;
+        if (opts_.leak_threshold.count() > 0) p = std::min(p, opts_.leak_threshold);
+        if (opts_.keepalive_interval.count() > 0) p = std::min(p, opts_.keepalive_interval);
+        return std::clamp(p / 2, std::chrono::milliseconds{50}, std::chrono::milliseconds{30'000});
+    }
+    void start_housekeeping() {
+        timer_ = std::make_shared<boost::asio::steady_timer>(dal::detail::shared_io_executor());
+        schedule_housekeeping(timer_, this->weak_from_this(), housekeeping_period());
+    }
+    static void schedule_housekeeping(const std::shared_ptr<boost::asio::steady_timer>& t,
+                                      std::weak_ptr<basic_pool> weak,
+                                      std::chrono::milliseconds period) {
+        t->expires_after(period);
+        t->async_wait([t, weak, period](const boost::system::error_code& ec) {
+            if (ec) return;
+            const auto self = weak.lock();
+            if (!self) return;
+            {
+                const std::lock_guard lk(self->mutex_);
+                if (self->closing_) return;
+            }
+            boost::asio::post(dal::detail::blocking_pool(),
+                              [self] { quietly([&] { self->housekeep(); }); });
+            schedule_housekeeping(t, weak, period);
+        });
+    }
+    /// Leaks, lifetimes, idle limits, keepalive pings and the minimum size, without waiting
+    /// for an acquire to notice.
+    void housekeep() {
+        check_leaks();
+        std::vector<std::unique_ptr<Connection>> retired;
+        std::vector<slot_iter> to_ping;
+        std::size_t to_open = 0;
+        {
+            const std::lock_guard lk(mutex_);
+            if (closing_) return;
+            const auto now = detail::coarse_now();
+            for (std::size_t k = 0; k < idle_.size();) {  // oldest first
+                const slot_iter s = idle_[k];
+                const bool too_idle =
+                    slots_.size() > opts_.min && now - s->last_used > opts_.idle_timeout;
+                if (now >= s->expires || too_idle) {
+                    idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(k));
+                    retire_locked(s, retired);
+                } else if (opts_.keepalive_interval.count() > 0 &&
+                           now - s->last_used >= opts_.keepalive_interval) {
+                    idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(k));
+                    s->in_use = true;  // out for its ping
+                    ++in_use_;
+                    to_ping.push_back(s);
+                } else {
+                    ++k;
+                }
+            }
+            while (slots_.size() + creating_ < opts_.min && can_create_locked()) {
+                ++creating_;
+                ++to_open;
             }
         }
+        retired.clear();  // closes them
+        for (const slot_iter s : to_ping)
+            if (ping_or_discard(s)) give_back(s);  // back to idle, or to a waiter
+        for (; to_open > 0; --to_open)
+            if (!open_idle()) break;
     }
 
     // ---- under the lock ------------------------------------------------------------------
@@ -444,12 +552,14 @@ private:
         s.closed = closed_;
         s.timeouts = timeouts_;
         s.leaks = leaks_;
+        s.reclaimed = reclaimed_;
         s.acquired = acquired_;
         s.closing = closing_;
         return s;
     }
     [[nodiscard]] bool can_create_locked() const {
-        return slots_.size() + creating_ < opts_.max && creating_ < opts_.max_concurrent_creations;
+        return slots_.size() - reclaimed_out_ + creating_ < opts_.max &&
+               creating_ < opts_.max_concurrent_creations;
     }
     /// What take_idle_locked found: a connection now in use, and whether it must be pinged.
     struct taken {
@@ -514,7 +624,7 @@ private:
                 if (w->timer) w->timer->cancel();
                 w->complete(e, std::nullopt, false);
             } else {
-                waiting_.notify_all();
+                w->cv.notify_one();
             }
         }
         waiters_.clear();
@@ -526,9 +636,9 @@ private:
     }
 
     /// Gives `s` (or, with no slot, the right to open one) to the oldest waiter. With `wake`,
-    /// a thread waiter is not notified but `*wake` set, for the caller to notify after
+    /// a thread waiter is not notified but returned there, for the caller to notify after
     /// unlocking (the waiter then wakes to a free mutex instead of blocking on it).
-    bool serve_waiter_locked(std::optional<slot_iter> s, bool* wake = nullptr) {
+    bool serve_waiter_locked(std::optional<slot_iter> s, std::shared_ptr<waiter>* wake = nullptr) {
         if (waiters_.empty()) return false;
         const std::shared_ptr<waiter> w = waiters_.front();
         waiters_.pop_front();
@@ -544,9 +654,9 @@ private:
             if (w->timer) w->timer->cancel();
             w->complete(nullptr, s, !s.has_value());
         } else if (wake != nullptr) {
-            *wake = true;
+            *wake = w;
         } else {
-            waiting_.notify_all();
+            w->cv.notify_one();
         }
         return true;
     }
@@ -589,16 +699,18 @@ private:
     /// Pings a connection taken from the idle list (it is marked in use); a broken one is
     /// discarded and false returned.
     bool validate(slot_iter s, bool /*forced*/) {
+        if (ping_or_discard(s)) return true;
+        const std::lock_guard lk(mutex_);
+        --acquired_;  // it was never handed out
+        return false;
+    }
+    bool ping_or_discard(slot_iter s) {
         try {
             if (!s->conn->is_open())
                 throw error(make_error_code(client_errc::connection_closed), "closed");
             s->conn->ping();
             return true;
         } catch (...) {
-            {
-                const std::lock_guard lk(mutex_);
-                --acquired_;  // it was never handed out
-            }
             discard(s);
             return false;
         }
@@ -621,6 +733,7 @@ private:
     void discard_impl(slot_iter s) {
         s->conn->close();
         const std::lock_guard lk(mutex_);
+        if (s->reclaimed) --reclaimed_out_;
         slots_.erase(s);
         --in_use_;
         ++closed_;
@@ -647,7 +760,7 @@ private:
             }
         }
         const auto now = detail::coarse_now();
-        bool wake = false;
+        std::shared_ptr<waiter> wake;
         {
             std::unique_lock lk(mutex_);
             if (reuse && !s->condemned && !closing_ && now < s->expires) {
@@ -658,7 +771,7 @@ private:
                     idle_.push_back(s);
                 }
                 lk.unlock();
-                if (wake) waiting_.notify_all();
+                if (wake) wake->cv.notify_one();
                 return;
             }
         }
@@ -748,25 +861,23 @@ private:
         w->timer = std::make_shared<boost::asio::steady_timer>(ex);
         w->timer->expires_after(timeout.value_or(opts_.acquire_timeout));
         std::weak_ptr<waiter> weak = w;
-        w->timer->async_wait([self, weak, finish,
-                              start](const boost::system::error_code& ec) mutable {
-            if (ec) return;
-            const auto wp = weak.lock();
-            if (!wp) return;
-            std::unique_lock lk2(self->mutex_);
-            if (wp->done) return;
-            wp->done = true;
-            std::erase(self->waiters_, wp);
-            ++self->timeouts_;
-            const pool_status s = self->status_locked();
-            lk2.unlock();
-            try {
-                detail::throw_pool_timeout(
-                    s, std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start));
-            } catch (...) {
-                finish(std::current_exception(), lease{});
-            }
-        });
+        w->timer->async_wait(
+            [self, weak, finish, start](const boost::system::error_code& ec) mutable {
+                if (ec) return;
+                const auto wp = weak.lock();
+                if (!wp) return;
+                std::unique_lock lk2(self->mutex_);
+                if (wp->done) return;
+                wp->done = true;
+                std::erase(self->waiters_, wp);
+                ++self->timeouts_;
+                const pool_status s = self->status_locked();
+                lk2.unlock();
+                finish(std::make_exception_ptr(detail::pool_timeout_error(
+                           s, std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() -
+                                                                                    start))),
+                       lease{});
+            });
         waiters_.push_back(std::move(w));
         grow_for_waiters_locked();
     }
@@ -789,11 +900,6 @@ private:
     std::string name_;
     mutable std::mutex mutex_;
     std::condition_variable returned_;
-    /// Every thread waiter waits on this one condition variable for its own `done`, and a
-    /// handoff wakes them all. One variable per waiter, woken alone, measured 30x slower under
-    /// contention on Linux (bench/pool_bench.cpp): the woken waiter's wake-up latency lands on
-    /// every handoff and the waiters form a convoy that never drains. docs/pool.md.
-    std::condition_variable waiting_;
     std::list<slot> slots_;        // stable iterators: leases point into it
     std::vector<slot_iter> idle_;  // a stack: the most recently returned at the back
     std::size_t in_use_ = 0;
@@ -804,6 +910,9 @@ private:
     std::uint64_t closed_ = 0;
     std::uint64_t timeouts_ = 0;
     std::uint64_t leaks_ = 0;
+    std::uint64_t reclaimed_ = 0;
+    std::size_t reclaimed_out_ = 0;  ///< reclaimed slots still held (not counted against max)
+    std::shared_ptr<boost::asio::steady_timer> timer_;
     std::uint64_t acquired_ = 0;
     std::function<void(const leak_report&)> on_leak_;
 };

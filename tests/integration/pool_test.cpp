@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -174,19 +175,78 @@ BOOST_AUTO_TEST_CASE(leaks_are_reported_with_where_and_tags) {
     dal::pool_options o = opts(2);
     o.leak_threshold = 50ms;
     auto p = sqlite_pool::create(f.config(), o);
+    std::mutex m;  // the pool's housekeeping reports from a dal worker thread
     std::vector<dal::leak_report> reports;
-    p->on_leak([&](const dal::leak_report& r) { reports.push_back(r); });
+    p->on_leak([&](const dal::leak_report& r) {
+        const std::lock_guard lk(m);
+        reports.push_back(r);
+    });
     auto l = p->acquire();
     l.set_tags({{"route", "/orders"}});
-    std::this_thread::sleep_for(80ms);
-    BOOST_TEST(p->check_leaks() == 1U);
+    // Nobody asks: the housekeeping finds it.
+    const auto reported = [&] {
+        const std::lock_guard lk(m);
+        return reports.size();
+    };
+    for (int k = 0; k < 200 && reported() == 0; ++k)
+        std::this_thread::sleep_for(10ms);
     BOOST_TEST(p->check_leaks() == 1U);  // still held, reported once
+    std::this_thread::sleep_for(120ms);
+    const std::lock_guard lk(m);
     BOOST_TEST_REQUIRE(reports.size() == 1U);
     BOOST_TEST(std::string(reports[0].acquired_at.file_name()).find("pool_test.cpp") !=
                std::string::npos);
     BOOST_TEST(reports[0].held_for.count() >= 50);
     BOOST_TEST(reports[0].tags.at(0).second == "/orders");
     BOOST_TEST(p->status().leaks == 1U);
+    BOOST_TEST(p->status().reclaimed == 0U);  // reclaiming is opt-in
+}
+
+BOOST_AUTO_TEST_CASE(leaked_lease_is_reclaimed_when_opted_in) {
+    temp_file f;
+    dal::pool_options o = opts(1);
+    o.leak_threshold = 100ms;
+    o.reclaim_leaked = true;
+    auto p = sqlite_pool::create(f.config(), o);
+    auto leaked = p->acquire();
+    leaked->execute("CREATE TABLE [t] ([v] INT)"_sql);
+    auto tx = leaked->begin();
+    leaked->execute("INSERT INTO [t] VALUES (1)"_sql);
+    // The pool of one is full until the lease is reclaimed; then a new connection serves.
+    const auto start = clk::now();
+    auto next = p->acquire(3s);
+    BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(clk::now() - start).count() >=
+               50);
+    BOOST_TEST(p->status().reclaimed == 1U);
+    BOOST_TEST(&*next != &*leaked);
+    next.release();
+    // The holder still has a working object (never closed under it) ...
+    BOOST_TEST(leaked->in_transaction());
+    tx.rollback();
+    leaked.release();  // ... and it is closed, not reused, when it comes back
+    const dal::pool_status s = p->status();
+    BOOST_TEST(s.size == 1U);
+    BOOST_TEST(s.in_use == 0U);
+    BOOST_TEST(s.closed >= 1U);
+    auto again = p->acquire();
+    BOOST_TEST(again->query_one<std::int64_t>("SELECT COUNT(*) FROM [t]"_sql).value() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(housekeeping_shrinks_idle_connections_to_min) {
+    temp_file f;
+    dal::pool_options o = opts(3);
+    o.idle_timeout = 100ms;
+    auto p = sqlite_pool::create(f.config(), o);
+    {
+        auto a = p->acquire();
+        auto b = p->acquire();
+        auto c = p->acquire();
+    }
+    BOOST_TEST(p->status().size == 3U);
+    for (int k = 0; k < 200 && p->status().size > 1U; ++k)
+        std::this_thread::sleep_for(10ms);
+    BOOST_TEST(p->status().size == 1U);  // min, without anyone acquiring
+    BOOST_TEST(p->status().closed == 2U);
 }
 
 BOOST_AUTO_TEST_CASE(close_fails_waiters_and_new_acquirers) {
@@ -303,6 +363,37 @@ BOOST_AUTO_TEST_CASE(broken_idle_connection_is_replaced_not_handed_out) {
     BOOST_TEST(p->status().closed >= 1U);
 }
 
+BOOST_AUTO_TEST_CASE(keepalive_finds_dead_idle_connections_and_refills_to_min) {
+    const dal::config cfg = dal_test::config_from_env("DAL_TEST_POSTGRES_URI");
+    dal::pool_options o = opts(4);
+    o.min = 2;
+    o.keepalive_interval = 100ms;
+    auto p = pg_pool::create(cfg, o);
+    std::vector<std::int32_t> pids;
+    {
+        auto a = p->acquire();
+        auto b = p->acquire();
+        pids.push_back(a->query_one<std::int32_t>("SELECT pg_backend_pid()"_sql).value());
+        pids.push_back(b->query_one<std::int32_t>("SELECT pg_backend_pid()"_sql).value());
+    }
+    dal::postgres::connection admin(cfg);
+    for (const std::int32_t pid : pids)
+        admin.execute("SELECT pg_terminate_backend(?)"_sql, pid);
+    // Nobody acquires: the keepalive pings find both dead, and the pool opens two new ones.
+    for (int k = 0; k < 300 && p->status().closed < 2U; ++k)
+        std::this_thread::sleep_for(10ms);
+    for (int k = 0; k < 300 && p->status().idle < 2U; ++k)
+        std::this_thread::sleep_for(10ms);
+    const dal::pool_status s = p->status();
+    BOOST_TEST(s.closed == 2U);
+    BOOST_TEST(s.idle == 2U);
+    BOOST_TEST(s.created == 4U);
+    BOOST_TEST(s.acquired == 2U);  // pings and refills are not acquisitions
+    auto l = p->acquire();
+    const auto pid = l->query_one<std::int32_t>("SELECT pg_backend_pid()"_sql).value();
+    BOOST_TEST((pid != pids[0] && pid != pids[1]));
+}
+
 BOOST_AUTO_TEST_CASE(forced_close_cancels_running_statements) {
     const dal::config cfg = dal_test::config_from_env("DAL_TEST_POSTGRES_URI");
     auto p = pg_pool::create(cfg, opts(2));
@@ -348,8 +439,8 @@ BOOST_AUTO_TEST_CASE(stress_1000_coroutines_and_64_threads_on_20) {
     std::atomic<int> timed_out{0};
     std::atomic<int> other{0};
     std::atomic<int> twice{0};
-    std::atomic<long> worst_overshoot_us{0};        // threads
-    std::atomic<long> worst_async_overshoot_us{0};  // coroutines
+    std::vector<long> thread_late_us;  // how late each timeout came, under `m`
+    std::vector<long> coro_late_us;
     auto use = [&](dal::postgres::connection& c) {
         {
             const std::lock_guard lk(m);
@@ -360,28 +451,29 @@ BOOST_AUTO_TEST_CASE(stress_1000_coroutines_and_64_threads_on_20) {
         out.erase(&c);
     };
     auto record_timeout = [&](clk::time_point start, std::chrono::milliseconds limit,
-                              std::atomic<long>& worst) {
+                              std::vector<long>& late) {
         ++timed_out;
         const auto over =
             std::chrono::duration_cast<std::chrono::microseconds>(clk::now() - start - limit)
                 .count();
-        long prev = worst.load();
-        while (over > prev && !worst.compare_exchange_weak(prev, over)) {
-        }
+        const std::lock_guard lk(m);
+        late.push_back(over);
     };
     std::vector<std::thread> threads;
     threads.reserve(64);
     for (int t = 0; t < 64; ++t) {
-        threads.emplace_back([&] {
+        threads.emplace_back([&, t] {
             for (int k = 0; k < 5; ++k) {
+                // Every other thread is impatient too.
+                const std::chrono::milliseconds limit = t % 2 == 0 ? timeout : 30ms;
                 const auto start = clk::now();
                 try {
-                    auto l = p->acquire(timeout);
+                    auto l = p->acquire(limit);
                     use(*l);
                     ++ok;
                 } catch (const dal::error& e) {
                     if (e.code() == dal::errc::pool_timeout)
-                        record_timeout(start, timeout, worst_overshoot_us);
+                        record_timeout(start, limit, thread_late_us);
                     else
                         ++other;
                 }
@@ -410,7 +502,7 @@ BOOST_AUTO_TEST_CASE(stress_1000_coroutines_and_64_threads_on_20) {
                     ++ok;
                 } catch (const dal::error& e) {
                     if (e.code() == dal::errc::pool_timeout)
-                        record_timeout(start, limit, worst_async_overshoot_us);
+                        record_timeout(start, limit, coro_late_us);
                     else
                         ++other;
                 }
@@ -421,11 +513,21 @@ BOOST_AUTO_TEST_CASE(stress_1000_coroutines_and_64_threads_on_20) {
     for (auto& t : threads)
         t.join();
     const dal::pool_status s = p->status();
-    BOOST_TEST_MESSAGE(
-        "stress: " << ok << " served, " << timed_out << " timed out; latest timeout: threads "
-                   << static_cast<double>(worst_overshoot_us.load()) / 1000.0 << " ms, coroutines "
-                   << static_cast<double>(worst_async_overshoot_us.load()) / 1000.0
-                   << " ms after the limit; created " << s.created << ", size " << s.size);
+    // Milliseconds late: median and worst.
+    const auto late = [](std::vector<long> v) {
+        if (v.empty()) return std::pair<double, double>{0, 0};
+        std::sort(v.begin(), v.end());
+        return std::pair<double, double>{static_cast<double>(v[v.size() / 2]) / 1000.0,
+                                         static_cast<double>(v.back()) / 1000.0};
+    };
+    const auto [thread_median, thread_max] = late(thread_late_us);
+    const auto [coro_median, coro_max] = late(coro_late_us);
+    BOOST_TEST_MESSAGE("stress: " << ok << " served, " << timed_out << " timed out ("
+                                  << thread_late_us.size() << " threads, " << coro_late_us.size()
+                                  << " coroutines); late by (median/max ms): threads "
+                                  << thread_median << "/" << thread_max << ", coroutines "
+                                  << coro_median << "/" << coro_max << "; created " << s.created
+                                  << ", size " << s.size);
     BOOST_TEST(ok + timed_out == 64 * 5 + 1000);  // everyone got a connection or a timeout
     BOOST_TEST(other == 0);
     BOOST_TEST(twice == 0);      // never handed out twice
@@ -434,12 +536,14 @@ BOOST_AUTO_TEST_CASE(stress_1000_coroutines_and_64_threads_on_20) {
     BOOST_TEST(s.waiters == 0U);
     BOOST_TEST(s.timeouts == static_cast<std::uint64_t>(timed_out.load()));  // counters add up
     BOOST_TEST(s.acquired >= static_cast<std::uint64_t>(ok.load()));
-    // Threads wake on their deadline (the issue asks for 5 ms; a sanitizer build on 2 busy
-    // cores gets some slack, and the measured worst case is printed above). A coroutine's
-    // timeout is delivered through its event loop, here one thread running 1,000 coroutines
-    // under a sanitizer: its lateness is that loop's, bounded loosely.
-    BOOST_TEST(worst_overshoot_us.load() < 25'000);
-    BOOST_TEST(worst_async_overshoot_us.load() < 1'000'000);
+    // Lateness is measured, and printed above; the issue's bound is timeout + 5 ms. The
+    // bounds asserted here only catch regressions (a wake-up storm, a blocked event loop):
+    // this box runs the 20 server backends, 64 threads and the event loop on 2 cores, so
+    // exact bounds would flake. In an optimised build (CTest's integration.pool_stress_timing,
+    // DAL_TEST_OPTIMISED) they are tighter than under a sanitizer. Measured: docs/pool.md.
+    const bool optimised = std::getenv("DAL_TEST_OPTIMISED") != nullptr;
+    BOOST_TEST(thread_max < (optimised ? 25.0 : 100.0));
+    BOOST_TEST(coro_max < (optimised ? 100.0 : 1000.0));
     BOOST_TEST(s.created >= 15U);  // the pool grew towards max for its waiters
 }
 

@@ -31,13 +31,17 @@ std::size_t default_pool_size(std::size_t cores, std::size_t expected_concurrenc
 namespace detail {
 
 void throw_pool_timeout(const pool_status& s, std::chrono::milliseconds waited) {
-    throw error(make_error_code(client_errc::pool_timeout),
-                "no connection of pool '" + s.name + "' became free within " +
-                    std::to_string(waited.count()) + " ms: the pool is saturated (size " +
-                    std::to_string(s.size) + " of max " + std::to_string(s.max) + ", " +
-                    std::to_string(s.in_use) + " in use, " + std::to_string(s.waiters) +
-                    " other waiters, " + std::to_string(s.timeouts) +
-                    " timeouts so far); raise pool_max, shorten transactions, or add capacity");
+    throw pool_timeout_error(s, waited);
+}
+
+error pool_timeout_error(const pool_status& s, std::chrono::milliseconds waited) {
+    return error(make_error_code(client_errc::pool_timeout),
+                 "no connection of pool '" + s.name + "' became free within " +
+                     std::to_string(waited.count()) + " ms: the pool is saturated (size " +
+                     std::to_string(s.size) + " of max " + std::to_string(s.max) + ", " +
+                     std::to_string(s.in_use) + " in use, " + std::to_string(s.waiters) +
+                     " other waiters, " + std::to_string(s.timeouts) +
+                     " timeouts so far); raise pool_max, shorten transactions, or add capacity");
 }
 
 void throw_pool_closed(std::string_view name) {
