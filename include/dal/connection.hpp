@@ -99,6 +99,10 @@ namespace detail {
 [[nodiscard]] boost::asio::any_io_executor shared_io_executor();
 
 [[noreturn]] void throw_circuit_open(std::chrono::milliseconds retry_in);
+/// client_errc::connection_broken: the session closed itself after a fatal error.
+[[noreturn]] void throw_broken();
+/// client_errc::commit_outcome_unknown, keeping the server's diagnostics of `cause`.
+[[noreturn]] void throw_commit_unknown(const error& cause);
 [[noreturn]] void throw_not_open();
 [[noreturn]] void throw_transaction_order(std::string_view what);
 
@@ -236,7 +240,20 @@ public:
           cache_(cache),
           strand_(boost::asio::make_strand(detail::blocking_pool())) {
         cfg_.validate();
-        session_.open(cfg_);
+        // Optional hook: a breaker may join the process-wide one of this configuration.
+        if constexpr (requires { breaker_.attach(cfg_); }) breaker_.attach(cfg_);
+        // Connecting is a call to the database too: an open breaker refuses it at once (a
+        // pool then fails fast instead of waiting out connect limits), and its outcome counts.
+        if (const auto wait = breaker_.rejects()) detail::throw_circuit_open(*wait);
+        constexpr bool timed = !std::is_same_v<Breaker, policies::no_breaker>;
+        const auto start = clock::now();
+        try {
+            session_.open(cfg_);
+        } catch (const error& e) {
+            if constexpr (timed) breaker_.on_failure(e.code(), clock::now() - start);
+            throw;
+        }
+        if constexpr (timed) breaker_.on_success(clock::now() - start);
     }
     /// Same, parsing a URI ("sqlite:///path/app.db").
     explicit basic_connection(std::string_view uri) : basic_connection(config::from_uri(uri)) {}
@@ -455,6 +472,7 @@ public:
     void close() noexcept {
         cache_.clear();
         depth_ = 0;
+        closed_by_user_ = true;
         session_.close();
     }
     /// The session, for backend-specific calls.
@@ -628,26 +646,33 @@ private:
     template <class Handler>
     std::uint64_t run_native(const call_options& opts, std::string_view native, std::size_t hash,
                              std::span<const param_ref> params, Handler& h) {
-        require_open();
+        if (closed_by_user_) require_open();
         std::string with_tags;
         if (!opts.tags.empty()) tag(opts, native, hash, with_tags);
         // no_breaker ignores durations: do not read the clock for it.
         constexpr bool timed = !std::is_same_v<Breaker, policies::no_breaker>;
         for (unsigned attempt = 1;; ++attempt) {
             if (const auto wait = breaker_.rejects()) detail::throw_circuit_open(*wait);
+            if constexpr (requires { retry_.on_call(); }) retry_.on_call();
             const auto start = clock::now();
+            bool sent = false;  // could this attempt have reached the server?
             try {
+                reopen_if_broken(attempt);
                 const deadline d = timeout_.statement_deadline(
                     cfg_.timeouts, policies::timeout_request{opts.timeout}, start);
+                sent = true;
                 const std::uint64_t n = execute_cached(native, hash, params, d, h);
                 if constexpr (timed) breaker_.on_success(clock::now() - start);
                 return n;
             } catch (const error& e) {
                 if constexpr (timed) breaker_.on_failure(e.code(), clock::now() - start);
-                // A statement that may have run is never silently re-run: the policy is told
-                // so and decides (no_retry always gives up).
-                const auto delay = retry_.next_delay(e.code(), attempt, policies::unit::statement);
-                if (!delay || depth_ > 0) throw;
+                // Inside a transaction nothing is retried statement by statement; otherwise
+                // the policy is told what kind of unit failed and decides (no_retry always
+                // gives up). A statement that may have run is never silently re-run.
+                if (depth_ > 0) throw;
+                const auto delay = retry_.next_delay(
+                    e.code(), attempt, sent ? policies::unit::statement : policies::unit::not_sent);
+                if (!delay) throw;
                 h.reset();
                 std::this_thread::sleep_for(*delay);
             }
@@ -826,24 +851,30 @@ private:
                                                         std::string_view native, std::size_t hash,
                                                         std::span<const param_ref> params,
                                                         Handler& h) {
-        require_open();
+        if (closed_by_user_) require_open();
         std::string with_tags;
         if (!opts.tags.empty()) tag(opts, native, hash, with_tags);
         constexpr bool timed = !std::is_same_v<Breaker, policies::no_breaker>;
         for (unsigned attempt = 1;; ++attempt) {
             if (const auto wait = breaker_.rejects()) detail::throw_circuit_open(*wait);
+            if constexpr (requires { retry_.on_call(); }) retry_.on_call();
             const auto start = clock::now();
             std::chrono::milliseconds backoff{};
+            bool sent = false;
             try {
+                if (!session_.is_open()) co_await co_reopen_if_broken(attempt);
                 const deadline d = timeout_.statement_deadline(
                     cfg_.timeouts, policies::timeout_request{opts.timeout}, start);
+                sent = true;
                 const std::uint64_t n = co_await co_execute_cached(native, hash, params, d, h);
                 if constexpr (timed) breaker_.on_success(clock::now() - start);
                 co_return n;
             } catch (const error& e) {
                 if constexpr (timed) breaker_.on_failure(e.code(), clock::now() - start);
-                const auto delay = retry_.next_delay(e.code(), attempt, policies::unit::statement);
-                if (!delay || depth_ > 0) throw;
+                if (depth_ > 0) throw;
+                const auto delay = retry_.next_delay(
+                    e.code(), attempt, sent ? policies::unit::statement : policies::unit::not_sent);
+                if (!delay) throw;
                 h.reset();
                 backoff = *delay;
             }
@@ -920,6 +951,31 @@ private:
     void require_open() const {
         if (!session_.is_open()) detail::throw_not_open();
     }
+    /// A connection that broke (the backend closed it after a fatal error, not the user) is
+    /// opened again before the next attempt: a failure here happened before anything was
+    /// sent, which is what makes it safe to retry.
+    /// On a first attempt it does not reopen but fails with client_errc::connection_broken
+    /// (a connection_error), as an attempt that sent nothing: the RetryPolicy decides, and
+    /// no_retry keeps the old behaviour (the caller sees the connection is gone).
+    void reopen_if_broken(unsigned attempt) {
+        if (session_.is_open()) return;
+        if (closed_by_user_) detail::throw_not_open();
+        if (attempt == 1) detail::throw_broken();
+        cache_.clear();  // statements of the old session
+        depth_ = 0;
+        session_.open(cfg_);
+    }
+    boost::asio::awaitable<void> co_reopen_if_broken(unsigned attempt) {
+        if (session_.is_open()) co_return;
+        if (closed_by_user_) detail::throw_not_open();
+        if (attempt == 1) detail::throw_broken();
+        cache_.clear();
+        depth_ = 0;
+        if constexpr (requires { session_.async_open(cfg_); })
+            co_await session_.async_open(cfg_);
+        else
+            session_.open(cfg_);
+    }
 
     std::size_t begin_level() {
         require_open();
@@ -935,9 +991,15 @@ private:
         if (level == 1) {
             try {
                 session_.commit();
-            } catch (...) {
+            } catch (const error& e) {
                 // The server ended the transaction anyway (PostgreSQL: COMMIT of an aborted
                 // one rolls it back): this level is over.
+                if (!session_.in_transaction()) --depth_;
+                // The link broke with COMMIT sent: it may have committed or not. Never a
+                // plain connection error, which a caller could take as "safe to retry".
+                if (e.code() == errc::connection_error) detail::throw_commit_unknown(e);
+                throw;
+            } catch (...) {
                 if (!session_.in_transaction()) --depth_;
                 throw;
             }
@@ -997,6 +1059,9 @@ private:
     [[no_unique_address]] Breaker breaker_;
     typename Cache::template cache_for<statement_type> cache_;
     std::size_t depth_ = 0;  ///< open transaction levels (1: transaction, 2+: savepoints)
+    /// close() was called: the retry rule never reopens such a connection (only one that
+    /// broke).
+    bool closed_by_user_ = false;
     std::optional<boost::asio::any_io_executor> completion_ex_;
     boost::asio::strand<boost::asio::thread_pool::executor_type> strand_;
 };

@@ -54,25 +54,27 @@ enum class errc {
 
 /// dal's own error codes: errors the library detects without a server's word.
 enum class client_errc {
-    invalid_uri = 1,        ///< a connection URI that cannot be parsed
-    invalid_config,         ///< a configuration value out of range or inconsistent
-    sql_syntax,             ///< the portable SQL could not be translated (see message)
-    wrong_argument_count,   ///< argument count differs from the statement's placeholders
-    unbindable_value,       ///< a value cannot be bound to a parameter of this backend
-    type_mismatch,          ///< a column value cannot be read as the requested type
-    value_out_of_range,     ///< a value does not fit the requested type (no truncation)
-    null_value,             ///< NULL read into a type that cannot hold NULL
-    connection_closed,      ///< an operation on a closed connection
-    pool_timeout,           ///< acquisition from the pool timed out
-    pool_closed,            ///< the pool is closed
-    circuit_open,           ///< the breaker is open
-    timeout,                ///< a client-side deadline passed
-    cancelled,              ///< cancelled by the caller
-    backend_unavailable,    ///< the backend was not compiled in, or its driver is missing
-    not_in_transaction,     ///< commit/rollback with no open transaction
-    feature_not_supported,  ///< the backend cannot do this
-    not_executed,           ///< skipped: an earlier statement of its batch or pipeline failed
-    implicit_commit,        ///< the statement would commit the open transaction (MySQL DDL)
+    invalid_uri = 1,         ///< a connection URI that cannot be parsed
+    invalid_config,          ///< a configuration value out of range or inconsistent
+    sql_syntax,              ///< the portable SQL could not be translated (see message)
+    wrong_argument_count,    ///< argument count differs from the statement's placeholders
+    unbindable_value,        ///< a value cannot be bound to a parameter of this backend
+    type_mismatch,           ///< a column value cannot be read as the requested type
+    value_out_of_range,      ///< a value does not fit the requested type (no truncation)
+    null_value,              ///< NULL read into a type that cannot hold NULL
+    connection_closed,       ///< an operation on a closed connection
+    pool_timeout,            ///< acquisition from the pool timed out
+    pool_closed,             ///< the pool is closed
+    circuit_open,            ///< the breaker is open
+    timeout,                 ///< a client-side deadline passed
+    cancelled,               ///< cancelled by the caller
+    backend_unavailable,     ///< the backend was not compiled in, or its driver is missing
+    not_in_transaction,      ///< commit/rollback with no open transaction
+    feature_not_supported,   ///< the backend cannot do this
+    not_executed,            ///< skipped: an earlier statement of its batch or pipeline failed
+    implicit_commit,         ///< the statement would commit the open transaction (MySQL DDL)
+    connection_broken,       ///< the connection broke in an earlier call and was not reopened
+    commit_outcome_unknown,  ///< the connection broke while COMMIT was in flight
 };
 
 /// The category of the portable conditions ("dal").

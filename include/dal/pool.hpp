@@ -242,7 +242,15 @@ public:
         return create(std::move(cfg), o);
     }
     static std::shared_ptr<basic_pool> create(config cfg, pool_options opts) {
+        return create(std::move(cfg), opts, {});
+    }
+    /// Opens connections with `factory` instead of `Connection(config)`: to give them policy
+    /// objects (a breaker with settings, a retry policy) copied from one prototype, so that
+    /// the pool's connections share one breaker and one retry budget.
+    using factory_type = std::function<std::unique_ptr<Connection>(const config&)>;
+    static std::shared_ptr<basic_pool> create(config cfg, pool_options opts, factory_type factory) {
         std::shared_ptr<basic_pool> p(new basic_pool(std::move(cfg), opts));
+        p->factory_ = std::move(factory);
         p->warm_up();
         p->start_housekeeping();
         return p;
@@ -668,7 +676,7 @@ private:
         std::unique_ptr<Connection> c;
         std::exception_ptr failed;
         try {
-            c = std::make_unique<Connection>(cfg_);
+            c = factory_ ? factory_(cfg_) : std::make_unique<Connection>(cfg_);
         } catch (...) {
             failed = std::current_exception();
         }
@@ -913,6 +921,7 @@ private:
     std::uint64_t reclaimed_ = 0;
     std::size_t reclaimed_out_ = 0;  ///< reclaimed slots still held (not counted against max)
     std::shared_ptr<boost::asio::steady_timer> timer_;
+    factory_type factory_;  ///< empty: Connection(cfg_)
     std::uint64_t acquired_ = 0;
     std::function<void(const leak_report&)> on_leak_;
 };

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -85,6 +86,21 @@ void throw_circuit_open(std::chrono::milliseconds retry_in) {
     throw error(make_error_code(client_errc::circuit_open),
                 "the circuit breaker is open: calls fail at once for now; next probe in " +
                     std::to_string(retry_in.count()) + " ms");
+}
+
+void throw_broken() {
+    throw error(make_error_code(client_errc::connection_broken),
+                "the connection broke in an earlier call (see that call's error); a RetryPolicy "
+                "that allows it reopens it, else open a new one");
+}
+
+void throw_commit_unknown(const error& cause) {
+    diagnostics d = cause.diag();
+    d.message =
+        "the connection broke while COMMIT was in flight, so the transaction may or may "
+        "not have committed; check before running it again (" +
+        (d.message.empty() ? std::string(cause.code().message()) : d.message) + ")";
+    throw error(make_error_code(client_errc::commit_outcome_unknown), std::move(d));
 }
 
 void throw_not_open() {

@@ -75,6 +75,9 @@ public:
                 return "not executed: an earlier statement of the batch failed";
             case client_errc::implicit_commit:
                 return "the statement would commit the open transaction implicitly";
+            case client_errc::connection_broken: return "the connection broke in an earlier call";
+            case client_errc::commit_outcome_unknown:
+                return "the connection broke while COMMIT was in flight: outcome unknown";
         }
         return "unknown dal client error " + std::to_string(ev);
     }
@@ -99,6 +102,8 @@ public:
             case client_errc::not_in_transaction: return errc::transaction_state;
             case client_errc::not_executed: return errc::cancelled;
             case client_errc::implicit_commit: return errc::transaction_state;
+            case client_errc::connection_broken: return errc::connection_error;
+            case client_errc::commit_outcome_unknown: return errc::transaction_outcome_unknown;
         }
         return {ev, *this};
     }

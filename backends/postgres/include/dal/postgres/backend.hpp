@@ -64,19 +64,18 @@ struct conn_deleter {
 struct result_deleter {
     void operator()(PGresult* r) const noexcept { PQclear(r); }
 };
-/// The cancel key of a connection, shared with cancel requests still running on a worker
-/// after the statement (or the session) is gone.
+/// The cancel key of a connection, shared with cancel requests still running after the
+/// statement (or the session) is gone.
 struct cancel_handle {
     std::mutex mutex;
-    PGcancel* key = nullptr;  ///< guarded by mutex
-    cancel_handle() = default;
-    cancel_handle(const cancel_handle&) = delete;
-    cancel_handle& operator=(const cancel_handle&) = delete;
-    ~cancel_handle() {
-        if (key != nullptr) PQfreeCancel(key);
-    }
-    /// Sends a CancelRequest on a new connection to the server (blocks for one round trip).
+    std::shared_ptr<PGcancel> key;  ///< guarded by mutex; requests in flight hold copies
+    /// Sends a CancelRequest on a new connection to the server, from a thread of its own.
+    /// PQcancel has no time limit: over a working network it takes one round trip, over a
+    /// stalled one it hangs until the network returns. Nobody waits for it: the statement's
+    /// own wait, bounded by cancel_grace, decides what happens to the connection.
     void send() noexcept;
+    void set(PGcancel* k);
+    void clear() noexcept;
 };
 }  // namespace detail
 

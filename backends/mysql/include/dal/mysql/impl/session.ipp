@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <thread>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -165,6 +166,8 @@ void kill_query_on(const config& cfg, unsigned long thread_id) noexcept {
         const std::unique_ptr<MYSQL, detail::mysql_deleter> guard(m);
         unsigned timeout = 5;
         mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+        mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
+        mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
         const endpoint e = cfg.hosts.empty() ? endpoint{"localhost", 3306} : cfg.hosts.front();
         const std::string pw(cfg.password.reveal());
         if (mysql_real_connect(m, e.host.c_str(), cfg.user.c_str(), pw.c_str(), nullptr,
@@ -173,6 +176,17 @@ void kill_query_on(const config& cfg, unsigned long thread_id) noexcept {
         const std::string sql = "KILL QUERY " + std::to_string(thread_id);
         mysql_real_query(m, sql.c_str(), sql.size());
     } catch (...) {  // NOLINT(bugprone-empty-catch): best effort; the grace period follows
+    }
+}
+
+/// kill_query_on from a thread of its own: over a stalled network it waits for its own
+/// limits (5 s), and nobody waits for it: the statement's wait, bounded by cancel_grace,
+/// decides what happens to the connection.
+void kill_query_detached(const config& cfg, unsigned long thread_id) noexcept {
+    try {
+        std::thread([cfg, thread_id] { kill_query_on(cfg, thread_id); }).detach();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): no thread: cancel_grace closes the
+                     // connection instead
     }
 }
 
@@ -364,7 +378,7 @@ void session::on_deadline_passed() {
     if (kill_sent_) give_up();
     kill_sent_ = true;
     if (stop_.load() == stop_reason::none) stop_.store(stop_reason::deadline);
-    kill_query_on(cfg_, thread_id_);
+    kill_query_detached(cfg_, thread_id_);
     wait_until_ = clock::now() + cancel_grace_;
 }
 
@@ -377,7 +391,7 @@ void session::give_up() {
 
 void session::cancel() noexcept {
     stop_.store(stop_reason::user);
-    kill_query_on(cfg_, thread_id_);
+    kill_query_detached(cfg_, thread_id_);
 }
 
 // ---- statements -----------------------------------------------------------------------------
@@ -1046,8 +1060,7 @@ void session::on_watchdog() {
         // KILL QUERY needs a connect and a round trip: a worker sends it, the loop goes on.
         kill_sent_ = true;
         if (stop_.load() == stop_reason::none) stop_.store(stop_reason::deadline);
-        boost::asio::post(dal::detail::blocking_pool(),
-                          [cfg = cfg_, id = thread_id_] { kill_query_on(cfg, id); });
+        kill_query_detached(cfg_, thread_id_);
         active_deadline_ = clock::now() + cancel_grace_;
         watchdog_.rearm(active_deadline_);
     } else {

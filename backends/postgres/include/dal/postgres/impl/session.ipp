@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <thread>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -174,10 +175,36 @@ struct descriptor_view {
 // ---- cancel ---------------------------------------------------------------------------------
 
 void detail::cancel_handle::send() noexcept {
+    try {
+        std::shared_ptr<PGcancel> k;
+        {
+            const std::lock_guard lock(mutex);
+            k = key;
+        }
+        if (!k) return;
+        std::thread([k = std::move(k)] {
+            std::array<char, 256> buf{};
+            PQcancel(k.get(), buf.data(), static_cast<int>(buf.size()));
+        }).detach();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): no thread: cancel_grace closes the
+                     // connection instead
+    }
+}
+
+void detail::cancel_handle::set(PGcancel* k) {
+    std::shared_ptr<PGcancel> fresh(k, [](PGcancel* p) { PQfreeCancel(p); });
     const std::lock_guard lock(mutex);
-    if (key == nullptr) return;
-    std::array<char, 256> buf{};
-    PQcancel(key, buf.data(), static_cast<int>(buf.size()));
+    key = std::move(fresh);
+}
+
+void detail::cancel_handle::clear() noexcept {
+    try {
+        std::shared_ptr<PGcancel> old;
+        const std::lock_guard lock(mutex);
+        old.swap(key);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): a mutex that cannot lock; the key is
+                     // freed with the handle
+    }
 }
 
 void session::cancel() noexcept {
@@ -338,11 +365,7 @@ void session::after_connect() {
     // NOTICE and WARNING messages are not errors; libpq would print them on stderr.
     PQsetNoticeProcessor(
         conn_.get(), [](void* /*arg*/, const char* /*message*/) noexcept {}, nullptr);
-    {
-        const std::lock_guard lock(cancel_->mutex);
-        if (cancel_->key != nullptr) PQfreeCancel(cancel_->key);
-        cancel_->key = PQgetCancel(conn_.get());
-    }
+    cancel_->set(PQgetCancel(conn_.get()));
     const char* v = PQparameterStatus(conn_.get(), "server_version");
     server_version_ = v != nullptr ? v : "";
     ++generation_;
@@ -360,13 +383,7 @@ void session::close() noexcept {
     watchdog_.detach();
     active_deadline_ = deadline::max();
     socket_.detach();  // libpq owns the descriptor
-    try {
-        const std::lock_guard lock(cancel_->mutex);
-        if (cancel_->key != nullptr) PQfreeCancel(cancel_->key);
-        cancel_->key = nullptr;
-    } catch (...) {  // NOLINT(bugprone-empty-catch): a mutex that cannot lock; the key is
-                     // freed with the handle
-    }
+    cancel_->clear();
     conn_.reset();
     graveyard_->clear();
 }
@@ -836,10 +853,10 @@ void session::on_watchdog() {
         return;
     }
     if (!cancel_sent_) {
-        // The deadline passed: ask the server to cancel, off the event loop (PQcancel blocks).
+        // The deadline passed: ask the server to cancel (off the event loop: PQcancel blocks).
         cancel_sent_ = true;
         if (stop_.load() == stop_reason::none) stop_.store(stop_reason::deadline);
-        boost::asio::post(dal::detail::blocking_pool(), [key = cancel_] { key->send(); });
+        cancel_->send();
         active_deadline_ = now + cancel_grace_;
         watchdog_.rearm(active_deadline_);
     } else {

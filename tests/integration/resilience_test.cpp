@@ -1,0 +1,340 @@
+// The resilience policies against real servers: the retry rule's two sides (a connection that
+// broke is reopened and the call retried; a statement that may have run is not), a deadlock
+// retried as a whole transaction, a COMMIT in flight when the link breaks, the breaker on
+// stuck queries of every backend (PostgreSQL pg_sleep, MariaDB SLEEP, an endless SQLite CTE)
+// and on a network stall (a loopback proxy that stops forwarding), closing again through
+// half-open when the network comes back.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <dal/mysql.hpp>
+#include <dal/policies/breaker.hpp>
+#include <dal/policies/retry.hpp>
+#include <dal/pool.hpp>
+#include <dal/postgres.hpp>
+#include <dal/sqlite.hpp>
+
+#include "servers.hpp"
+#include "tcp_proxy.hpp"
+
+namespace {
+
+using namespace dal::literals;  // NOLINT(google-build-using-namespace): test file
+using namespace std::chrono_literals;
+namespace utf = boost::unit_test;
+namespace pol = dal::policies;
+using clk = std::chrono::steady_clock;
+using dal_test::expect_error;
+
+template <class Backend>
+using resilient = dal::basic_connection<Backend, pol::exponential_backoff, pol::config_timeout,
+                                        pol::circuit_breaker>;
+using pg_resilient = resilient<dal::postgres::backend>;
+
+long long ms_since(clk::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clk::now() - t).count();
+}
+
+/// Short backoff, no budget surprises: the tests count attempts.
+pol::exponential_backoff quick_retry() {
+    pol::backoff_settings s;
+    s.base = 10ms;
+    s.cap = 50ms;
+    s.max_attempts = 4;
+    return pol::exponential_backoff(s);
+}
+
+/// Records every transition of a breaker, in order.
+struct transitions {
+    std::mutex m;
+    std::vector<std::pair<pol::breaker_state, pol::breaker_state>> seen;
+    void operator()(pol::breaker_state from, pol::breaker_state to) {
+        const std::lock_guard lk(m);
+        seen.emplace_back(from, to);
+    }
+    std::size_t count() {
+        const std::lock_guard lk(m);
+        return seen.size();
+    }
+};
+
+/// A breaker that opens on slow calls: 3 calls, half of them slower than 100 ms.
+pol::breaker_settings slow_call_breaker(transitions& t) {
+    pol::breaker_settings s;
+    s.window_size = 3;
+    s.minimum_calls = 3;
+    s.slow_call_threshold = 100ms;
+    s.slow_call_rate_threshold = 0.5;
+    s.open_duration = 300ms;
+    s.half_open_permitted_calls = 2;
+    s.on_state_change = [&t](pol::breaker_state from, pol::breaker_state to) { t(from, to); };
+    return s;
+}
+
+/// Stuck queries count as slow calls and open the breaker; the connection stays healthy and
+/// the breaker closes again through half-open. The same for every backend.
+template <class Connection>
+void stuck_queries_open_the_breaker(dal::config cfg, const std::string& stuck) {
+    cfg.timeouts.statement = 200ms;
+    transitions t;
+    const pol::circuit_breaker breaker(slow_call_breaker(t));
+    Connection db(cfg, {}, {}, breaker);  // connecting is the window's first (fast) call
+    int stuck_calls = 0;
+    while (breaker.state() == pol::breaker_state::closed && stuck_calls < 5) {
+        const dal::error e = expect_error([&] { db.execute(stuck); });
+        BOOST_TEST((e.code() == dal::errc::timeout), e.what());
+        ++stuck_calls;
+    }
+    BOOST_TEST(stuck_calls == 2);  // 2 slow calls of 3 >= the 50 % slow-call threshold
+    BOOST_TEST((breaker.state() == pol::breaker_state::open));
+    // Open: calls fail at once, saying when the next probe may go.
+    const auto start = clk::now();
+    const dal::error open = expect_error([&] { db.execute("SELECT 1"); });
+    BOOST_TEST((open.code() == dal::errc::circuit_open), open.what());
+    BOOST_TEST(ms_since(start) < 50);
+    // The connection itself is fine: the statements were cancelled, not the session.
+    BOOST_TEST(db.is_open());
+    std::this_thread::sleep_for(350ms);
+    for (int k = 0; k < 2; ++k)
+        BOOST_TEST(db.template query_one<std::int64_t>("SELECT 1").value() == 1);
+    BOOST_TEST((breaker.state() == pol::breaker_state::closed));
+    const std::lock_guard lk(t.m);
+    BOOST_TEST_REQUIRE(t.seen.size() == 3U);
+    BOOST_TEST((t.seen[0].second == pol::breaker_state::open));
+    BOOST_TEST((t.seen[1].second == pol::breaker_state::half_open));
+    BOOST_TEST((t.seen[2].second == pol::breaker_state::closed));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(resilience_postgres,
+                      *utf::precondition(dal_test::server_configured{"DAL_TEST_POSTGRES_URI"}))
+
+BOOST_AUTO_TEST_CASE(retry_rule_both_sides) {
+    const dal::config cfg = dal_test::config_from_env("DAL_TEST_POSTGRES_URI");
+    const pol::exponential_backoff retry = quick_retry();
+    pg_resilient db(cfg, retry);
+    dal::postgres::connection admin(cfg);
+    const auto pid = db.query_one<std::int32_t>("SELECT pg_backend_pid()"_sql).value();
+    admin.execute("SELECT pg_terminate_backend(?)"_sql, pid);
+    std::this_thread::sleep_for(100ms);
+    // 1. Sent on a link that turned out dead: the statement may have run, so it is not
+    //    re-run, whatever the policy allows.
+    const dal::error sent = expect_error([&] { db.execute("SELECT 1"_sql); });
+    BOOST_TEST((sent.code() == dal::errc::connection_error), sent.what());
+    BOOST_TEST(retry.stats().denied_unsafe == 1U);
+    BOOST_TEST(!db.is_open());
+    // 2. The next call finds the connection broken before sending anything: that is safe,
+    //    so the policy reopens it and the call succeeds.
+    const auto again = db.query_one<std::int32_t>("SELECT pg_backend_pid()"_sql).value();
+    BOOST_TEST(again != pid);
+    BOOST_TEST(retry.stats().granted == 1U);
+    // 3. Without a retry policy the broken connection says so (a connection_error).
+    dal::postgres::connection plain(cfg);
+    admin.execute("SELECT pg_terminate_backend(?)"_sql,
+                  plain.query_one<std::int32_t>("SELECT pg_backend_pid()"_sql).value());
+    std::this_thread::sleep_for(100ms);
+    (void)expect_error([&] { plain.execute("SELECT 1"_sql); });
+    const dal::error broken = expect_error([&] { plain.execute("SELECT 1"_sql); });
+    BOOST_TEST((broken.code() == dal::errc::connection_error), broken.what());
+    // 4. Closed by its owner: never reopened.
+    db.close();
+    const dal::error closed = expect_error([&] { db.execute("SELECT 1"_sql); });
+    BOOST_TEST((closed.code() == dal::errc::closed), closed.what());
+}
+
+BOOST_AUTO_TEST_CASE(deadlock_is_retried_as_a_whole_transaction) {
+    const dal::config cfg = dal_test::config_from_env("DAL_TEST_POSTGRES_URI");
+    const std::string table = dal_test::unique_table("res_deadlock");
+    dal::postgres::connection admin(cfg);
+    admin.execute("DROP TABLE IF EXISTS " + table);
+    admin.execute("CREATE TABLE " + table + " (id INT PRIMARY KEY, n INT NOT NULL)");
+    admin.execute("INSERT INTO " + table + " VALUES (1, 0), (2, 0)");
+    const pol::exponential_backoff retry = quick_retry();
+    std::atomic<int> attempts{0};
+    const std::string update = "UPDATE " + table + " SET n = n + 1 WHERE id = ?";
+    auto worker = [&](int first, int second) {
+        pg_resilient db(cfg, retry);
+        db.with_transaction([&](pg_resilient& c) {
+            ++attempts;
+            c.execute(update, first);
+            std::this_thread::sleep_for(200ms);
+            c.execute(update, second);
+        });
+    };
+    std::thread a(worker, 1, 2);
+    std::thread b(worker, 2, 1);
+    a.join();
+    b.join();
+    // One of them was the deadlock victim and ran again, as a whole.
+    BOOST_TEST(attempts == 3);
+    BOOST_TEST(retry.stats().granted == 1U);
+    const auto n = admin.query<std::int64_t>("SELECT n FROM " + table + " ORDER BY id");
+    BOOST_TEST(n == (std::vector<std::int64_t>{2, 2}), "each transaction applied exactly once");
+    admin.execute("DROP TABLE " + table);
+}
+
+BOOST_AUTO_TEST_CASE(link_broken_during_commit_is_outcome_unknown) {
+    const dal::config cfg = dal_test::config_from_env("DAL_TEST_POSTGRES_URI");
+    const std::string table = dal_test::unique_table("res_commit");
+    dal::postgres::connection admin(cfg);
+    admin.execute("DROP TABLE IF EXISTS " + table);
+    admin.execute("CREATE TABLE " + table + " (id INT PRIMARY KEY)");
+    // A deferred constraint trigger that sleeps: COMMIT takes a second, long enough to kill
+    // the server process while it is in flight.
+    admin.execute("CREATE OR REPLACE FUNCTION " + table +
+                  "_slow() RETURNS trigger LANGUAGE plpgsql AS "
+                  "$$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$");
+    admin.execute("CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON " + table +
+                  " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION " + table +
+                  "_slow()");
+    pg_resilient db(cfg, quick_retry());
+    const auto pid = db.query_one<std::int32_t>("SELECT pg_backend_pid()"_sql).value();
+    std::thread killer([&] {
+        std::this_thread::sleep_for(400ms);
+        admin.execute("SELECT pg_terminate_backend(?)"_sql, pid);
+    });
+    const dal::error e = expect_error([&] {
+        auto tx = db.begin();
+        db.execute("INSERT INTO " + table + " VALUES (1)");
+        tx.commit();
+    });
+    killer.join();
+    BOOST_TEST((e.code() == dal::errc::transaction_outcome_unknown), e.what());
+    BOOST_TEST(!db.in_transaction());
+    admin.execute("DROP TABLE " + table);
+    admin.execute("DROP FUNCTION " + table + "_slow()");
+}
+
+BOOST_AUTO_TEST_CASE(stuck_pg_sleep_opens_the_breaker) {
+    stuck_queries_open_the_breaker<pg_resilient>(dal_test::config_from_env("DAL_TEST_POSTGRES_URI"),
+                                                 "SELECT pg_sleep(30)");
+}
+
+BOOST_AUTO_TEST_CASE(constraint_violations_do_not_open_the_breaker) {
+    const dal::config cfg = dal_test::config_from_env("DAL_TEST_POSTGRES_URI");
+    pol::breaker_settings s;
+    s.minimum_calls = 3;
+    s.window_size = 5;
+    const pol::circuit_breaker breaker(s);
+    pg_resilient db(cfg, {}, {}, breaker);
+    db.execute("CREATE TEMP TABLE [u] ([id] INT PRIMARY KEY)"_sql);
+    db.execute("INSERT INTO [u] VALUES (1)"_sql);
+    for (int k = 0; k < 10; ++k) {
+        const dal::error e = expect_error([&] { db.execute("INSERT INTO [u] VALUES (1)"_sql); });
+        BOOST_TEST((e.code() == dal::errc::constraint_violation));
+    }
+    (void)expect_error([&] { db.execute("SELEC 1"_sql); });
+    BOOST_TEST((breaker.state() == pol::breaker_state::closed));
+}
+
+BOOST_AUTO_TEST_CASE(network_stall_opens_the_breaker_and_half_open_closes_it) {
+    dal::config cfg = dal_test::config_from_env("DAL_TEST_POSTGRES_URI");
+    BOOST_TEST_REQUIRE(cfg.hosts.size() == 1U);
+    dal_test::tcp_proxy proxy(cfg.hosts[0].port);
+    cfg.hosts[0].port = proxy.port();
+    cfg.timeouts.statement = 300ms;
+    cfg.timeouts.connect = 300ms;
+    cfg.options.emplace_back("cancel_grace", "200ms");
+    transitions t;
+    pol::breaker_settings s;
+    s.window_size = 4;
+    s.minimum_calls = 4;
+    s.failure_rate_threshold = 0.5;
+    s.open_duration = 500ms;
+    s.half_open_permitted_calls = 2;
+    s.on_state_change = [&t](pol::breaker_state from, pol::breaker_state to) { t(from, to); };
+    const pol::circuit_breaker breaker(s);
+    // One breaker for the pool: every connection gets a copy of the prototype.
+    dal::pool_options o;
+    o.min = 2;
+    o.max = 4;
+    o.acquire_timeout = 1s;
+    auto pool = dal::basic_pool<pg_resilient>::create(cfg, o, [&](const dal::config& c) {
+        return std::make_unique<pg_resilient>(c, pol::exponential_backoff{}, pol::config_timeout{},
+                                              breaker);
+    });
+    auto call = [&] {
+        auto db = pool->acquire();
+        return db->query_one<std::int64_t>("SELECT 1"_sql).value();
+    };
+    for (int k = 0; k < 5; ++k)
+        BOOST_TEST(call() == 1);
+    proxy.stall();
+    // Calls hit their deadlines (statement limit + cancel grace, or the connect limit) ...
+    int failures = 0;
+    for (int k = 0; k < 10 && breaker.state() != pol::breaker_state::open; ++k) {
+        const auto start = clk::now();
+        const dal::error e = expect_error([&] { (void)call(); });
+        BOOST_TEST(((e.code() == dal::errc::timeout) || (e.code() == dal::errc::connection_error)),
+                   e.what());
+        BOOST_TEST(ms_since(start) < 1500, "a call outlived its limits: " << ms_since(start));
+        ++failures;
+    }
+    // ... until the breaker opens; then they fail at once.
+    BOOST_TEST((breaker.state() == pol::breaker_state::open));
+    BOOST_TEST(failures >= 2);
+    const auto start = clk::now();
+    const dal::error open = expect_error([&] { (void)call(); });
+    BOOST_TEST((open.code() == dal::errc::circuit_open), open.what());
+    BOOST_TEST(ms_since(start) < 100);
+    // The network comes back; after open_duration, probes close the breaker again.
+    proxy.resume();
+    std::this_thread::sleep_for(600ms);
+    const auto recovering = clk::now();
+    while (breaker.state() != pol::breaker_state::closed && ms_since(recovering) < 5000) {
+        try {
+            (void)call();
+        } catch (const dal::error& e) {
+            BOOST_TEST_MESSAGE("while recovering: " << e.what());
+            std::this_thread::sleep_for(50ms);
+        }
+    }
+    BOOST_TEST((breaker.state() == pol::breaker_state::closed));
+    BOOST_TEST(call() == 1);
+    const std::lock_guard lk(t.m);
+    BOOST_TEST_REQUIRE(t.seen.size() >= 3U);
+    BOOST_TEST((t.seen.front().second == pol::breaker_state::open));
+    BOOST_TEST((t.seen.back().first == pol::breaker_state::half_open));
+    BOOST_TEST((t.seen.back().second == pol::breaker_state::closed));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(resilience_mysql,
+                      *utf::precondition(dal_test::server_configured{"DAL_TEST_MYSQL_URI"}))
+
+BOOST_AUTO_TEST_CASE(stuck_sleep_opens_the_breaker) {
+    stuck_queries_open_the_breaker<resilient<dal::mysql::backend>>(
+        dal_test::config_from_env("DAL_TEST_MYSQL_URI"), "SELECT SLEEP(30)");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(resilience_sqlite)
+
+BOOST_AUTO_TEST_CASE(endless_cte_opens_the_breaker) {
+    const std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("dal-res-" + std::to_string(::getpid()) + ".db");
+    stuck_queries_open_the_breaker<resilient<dal::sqlite::backend>>(
+        dal::config::from_uri("sqlite://" + path.string()),
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+        "SELECT count(*) FROM c");
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
