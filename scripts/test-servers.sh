@@ -6,20 +6,24 @@
 # `start` wipes STATE_DIR (default ${DAL_TEST_STATE_DIR:-/tmp/dal-test-servers}), stopping any
 # servers an earlier run left behind in it, then starts fresh instances listening on 127.0.0.1 only:
 #
-#   PostgreSQL 15  port ${DAL_TEST_PG_PORT:-55432}         role dal / dal_test_pw, database dal_test
-#   PgBouncer      port ${DAL_TEST_PGBOUNCER_PORT:-56432}  in front of that PostgreSQL, transaction
+#   PostgreSQL 15  port ${DAL_TEST_PG_PORT:-25432}         role dal / dal_test_pw, database dal_test
+#   PgBouncer      port ${DAL_TEST_PGBOUNCER_PORT:-26432}  in front of that PostgreSQL, transaction
 #                                                      pooling, dal / dal_test_pw, database dal_test
-#   MariaDB 10.11  port ${DAL_TEST_MYSQL_PORT:-53306}      user dal / dal_test_pw, database dal_test
+#   standby        port ${DAL_TEST_STANDBY_PORT:-25433}    a streaming-replication standby of that
+#                                                      PostgreSQL (pg_basebackup), for failover tests
+#   MariaDB 10.11  port ${DAL_TEST_MYSQL_PORT:-23306}      user dal / dal_test_pw, database dal_test
 #
-# and writes STATE_DIR/env.sh, which exports DAL_TEST_POSTGRES_URI, DAL_TEST_PGBOUNCER_URI and
-# DAL_TEST_MYSQL_URI.
+# and writes STATE_DIR/env.sh, which exports DAL_TEST_POSTGRES_URI, DAL_TEST_PGBOUNCER_URI,
+# DAL_TEST_STANDBY_URI and DAL_TEST_MYSQL_URI.
 # `stop` stops them and removes STATE_DIR; it succeeds even when nothing is running.
 # `status` prints whether each server is up (exit 0 only if all are); `logs` prints the log tails.
 #
-#   scripts/test-servers.sh kill|halt|resume postgres|mysql [STATE_DIR]
+#   scripts/test-servers.sh kill|halt|resume postgres|standby|mysql [STATE_DIR]
+#   scripts/test-servers.sh promote|reset standby [STATE_DIR]
 #
-# are for fault tests: `kill` SIGKILLs a server's whole process group (a crash), `halt` shuts it
-# down normally, `resume` starts it again on its data. env.sh exports DAL_TEST_SERVERS_CTL, the
+# are for fault tests: `kill` SIGKILLs a server and its children (a crash), `halt` shuts it
+# down normally, `resume` starts it again on its data; `promote` makes the standby a primary,
+# `reset` makes it a fresh standby of the primary again (new base backup). env.sh exports DAL_TEST_SERVERS_CTL, the
 # command prefix tests use for them (see tests/integration/servers.hpp).
 #
 # DAL_TEST_SERVERS="postgres pgbouncer mysql" selects which servers `start` starts (default:
@@ -33,7 +37,7 @@
 # and add <name> to ALL_SERVERS.
 set -euo pipefail
 
-ALL_SERVERS=(postgres pgbouncer mysql) # in start order
+ALL_SERVERS=(postgres pgbouncer standby mysql) # in start order
 
 readonly TEST_USER=dal
 readonly TEST_PASSWORD=dal_test_pw
@@ -42,9 +46,13 @@ readonly READY_TIMEOUT=60 # seconds a server gets to come up
 readonly STOP_TIMEOUT=20  # seconds a server gets to shut down before SIGKILL
 
 PG_BIN=/usr/lib/postgresql/15/bin
-PG_PORT=${DAL_TEST_PG_PORT:-55432}
-PGBOUNCER_PORT=${DAL_TEST_PGBOUNCER_PORT:-56432}
-MYSQL_PORT=${DAL_TEST_MYSQL_PORT:-53306}
+# Below Linux's ephemeral range (32768-60999): a client connecting to a port in that range
+# while nothing listens there can be given that very port and connect to itself, which then
+# blocks the server's restart (the fault tests reconnect hard while a server is down).
+PG_PORT=${DAL_TEST_PG_PORT:-25432}
+PGBOUNCER_PORT=${DAL_TEST_PGBOUNCER_PORT:-26432}
+STANDBY_PORT=${DAL_TEST_STANDBY_PORT:-25433}
+MYSQL_PORT=${DAL_TEST_MYSQL_PORT:-23306}
 
 # Keep the caller's client settings from redirecting the commands below.
 unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGPASSFILE PGSERVICE PGSERVICEFILE \
@@ -66,7 +74,8 @@ die() {
 
 usage() {
   echo "usage: $0 start|stop|status|logs [STATE_DIR]" >&2
-  echo "       $0 kill|halt|resume postgres|mysql [STATE_DIR]" >&2
+  echo "       $0 kill|halt|resume postgres|standby|mysql [STATE_DIR]" >&2
+  echo "       $0 promote|reset standby [STATE_DIR]" >&2
   exit 2
 }
 
@@ -424,6 +433,88 @@ pgbouncer_env() {
 pgbouncer_logs() { show_log "$(pgb_log)" 2>&1; }
 
 # ---------------------------------------------------------------------------------------------
+# PostgreSQL standby: streaming replication from the private PostgreSQL, for failover tests
+
+sb_data() { echo "$STATE_DIR/standby/data"; }
+sb_run() { echo "$STATE_DIR/standby/run"; }
+sb_log() { echo "$STATE_DIR/standby/postgres.log"; }
+standby_pid() { head -n 1 "$(sb_data)/postmaster.pid" 2>/dev/null || true; }
+
+# A base backup of the primary (which must be up), configured as a standby on its own port.
+standby_make() {
+  local user data run
+  user=$(service_user postgres)
+  data=$(sb_data)
+  run=$(sb_run)
+  rm -rf "$data"
+  make_dir "$STATE_DIR/standby" "$user" 0755
+  make_dir "$run" "$user" 0755
+  log "standby: pg_basebackup from the primary"
+  if ! as_user "$user" "$PG_BIN/pg_basebackup" --host="$(pg_run)" --port="$PG_PORT" \
+    --username=postgres --pgdata="$data" --write-recovery-conf --wal-method=stream \
+    --checkpoint=fast --no-sync >"$STATE_DIR/standby/basebackup.log" 2>&1; then
+    show_log "$STATE_DIR/standby/basebackup.log"
+    die "standby: pg_basebackup failed"
+  fi
+  # The primary's settings came along; these come later in the file and win.
+  cat >>"$data/postgresql.conf" <<EOF
+
+# --- dal test standby (scripts/test-servers.sh) ---
+port = $STANDBY_PORT
+unix_socket_directories = '$run'
+hot_standby = on
+EOF
+}
+
+standby_launch() {
+  log "standby: starting on 127.0.0.1:$STANDBY_PORT"
+  if ! as_user "$(service_user postgres)" setsid -w "$PG_BIN/pg_ctl" start --pgdata="$(sb_data)" \
+    --log="$(sb_log)" --wait --timeout="$READY_TIMEOUT" --silent 3>&- 4>&-; then
+    show_log "$(sb_log)"
+    die "standby: pg_ctl start failed (log: $(sb_log))"
+  fi
+  wait_ready standby "$(sb_log)" "$(standby_pid)" postgres \
+    "$PG_BIN/pg_isready" --quiet --host=127.0.0.1 --port="$STANDBY_PORT" --dbname=postgres
+}
+
+standby_start() {
+  [[ -f $(pg_data)/postmaster.pid ]] || die "standby: the private postgres must run first"
+  check_port "$STANDBY_PORT" DAL_TEST_STANDBY_PORT
+  check_socket_path "$(sb_run)/.s.PGSQL.$STANDBY_PORT"
+  echo "$STANDBY_PORT" >"$STATE_DIR/standby.port"
+  standby_make
+  standby_launch
+  log "standby: ready (streaming from the primary)"
+}
+
+standby_stop() {
+  local pid
+  [[ -f $(sb_data)/postmaster.pid ]] || return 0
+  pid=$(standby_pid)
+  pid_alive "$pid" postgres || return 0
+  log "standby: stopping (pid $pid)"
+  as_user "$(service_user postgres)" "$PG_BIN/pg_ctl" stop --pgdata="$(sb_data)" --mode=fast \
+    --wait --timeout="$STOP_TIMEOUT" --silent >/dev/null 2>&1 || true
+  kill_and_wait "$pid" postgres KILL
+}
+
+standby_status() {
+  if [[ -f $(sb_data)/postmaster.pid ]] &&
+    "$PG_BIN/pg_isready" --quiet --host=127.0.0.1 --port="$STANDBY_PORT" --dbname=postgres >/dev/null 2>&1; then
+    log "standby: up on 127.0.0.1:$STANDBY_PORT"
+  else
+    log "standby: down"
+    return 1
+  fi
+}
+
+standby_env() {
+  echo "export DAL_TEST_STANDBY_URI='postgresql://$TEST_USER:$TEST_PASSWORD@127.0.0.1:$STANDBY_PORT/$TEST_DATABASE'"
+}
+
+standby_logs() { show_log "$(sb_log)" 2>&1; }
+
+# ---------------------------------------------------------------------------------------------
 # MariaDB 10.11
 
 my_cnf() { echo "$STATE_DIR/mysql/my.cnf"; }
@@ -670,7 +761,8 @@ cmd_stop() {
 # The fault-injection commands, for tests that stop servers under load: they act on one
 # server of a running STATE_DIR and keep its data.
 one_server() { # one_server NAME: validates a server name for kill/halt/resume
-  [[ $1 == postgres || $1 == mysql ]] || die "kill/halt/resume take postgres or mysql, not '$1'"
+  [[ $1 == postgres || $1 == standby || $1 == mysql ]] ||
+    die "kill/halt/resume take postgres, standby or mysql, not '$1'"
   [[ -e $STATE_DIR/$MARKER ]] || die "$STATE_DIR holds no servers started by $0"
 }
 
@@ -682,7 +774,10 @@ cmd_kill() {
   [[ $1 == mysql ]] && comm=mariadbd
   pid=$("$1_pid")
   pid_alive "$pid" "$comm" || die "$1 is not running"
-  # PostgreSQL's backends run in sessions of their own: collect the children first.
+  # PostgreSQL's backends run in sessions of their own: collect the children first, with the
+  # server stopped (SIGSTOP) so that it cannot fork one more meanwhile (a child that escaped
+  # would keep the listening socket open).
+  kill -STOP "$pid" 2>/dev/null || true
   local pids
   pids=$(
     echo "$pid"
@@ -700,6 +795,24 @@ cmd_kill() {
   done
 }
 
+# promote standby: the standby becomes a primary (pg_ctl promote) and accepts writes.
+cmd_promote() {
+  [[ $1 == standby ]] || die "promote takes standby, not '$1'"
+  one_server standby
+  log "standby: promoting"
+  as_user "$(service_user postgres)" "$PG_BIN/pg_ctl" promote --pgdata="$(sb_data)" --wait \
+    --timeout="$READY_TIMEOUT" --silent || die "standby: pg_ctl promote failed"
+}
+
+# reset standby: a fresh standby of the primary again (after a promote), on the same port.
+cmd_reset() {
+  [[ $1 == standby ]] || die "reset takes standby, not '$1'"
+  one_server standby
+  standby_stop
+  standby_make
+  standby_launch
+}
+
 # halt SERVER: a normal shutdown that keeps the data, for `resume`.
 cmd_halt() {
   one_server "$1"
@@ -715,6 +828,10 @@ cmd_resume() {
     log "$1: already running"
     return 0
   fi
+  # A process of the killed server may hold its port a moment longer.
+  local port deadline=$((SECONDS + 10))
+  port=$(cat "$STATE_DIR/$1.port" 2>/dev/null || true)
+  while [[ -n $port ]] && port_in_use "$port" && ((SECONDS < deadline)); do sleep 0.05; done
   "$1_launch"
   log "$1: ready again"
 }
@@ -734,7 +851,7 @@ cmd_logs() {
 
 SERVER_ARG=
 case ${1:-} in
-  kill | halt | resume)
+  kill | halt | resume | promote | reset)
     (($# >= 2 && $# <= 3)) || usage
     SERVER_ARG=$2
     set -- "$1" "${3:-}"
@@ -757,5 +874,7 @@ case $1 in
   kill) cmd_kill "$SERVER_ARG" ;;
   halt) cmd_halt "$SERVER_ARG" ;;
   resume) cmd_resume "$SERVER_ARG" ;;
+  promote) cmd_promote "$SERVER_ARG" ;;
+  reset) cmd_reset "$SERVER_ARG" ;;
   *) usage ;;
 esac

@@ -41,7 +41,7 @@ build_and_test() {
   #    workers, many connections on one io_context).
   step "tsan: configure" cmake -S . -B build/tsan -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAL_SANITIZE=thread -DDAL_BUILD_EXAMPLES=OFF -DDAL_BUILD_BENCH=OFF
-  step "tsan: build" cmake --build build/tsan -j2 --target dal_sqlite_tests dal_postgres_tests dal_mysql_tests dal_pool_tests
+  step "tsan: build" cmake --build build/tsan -j2 --target dal_sqlite_tests dal_postgres_tests dal_mysql_tests dal_pool_tests dal_resilience_tests
   step "tsan: test" run_ctest --test-dir build/tsan --output-on-failure -L 'sqlite|postgres|mysql'
   # 4. clang-format and clang-tidy over every translation unit of the clang build.
   step "lint" bash scripts/lint.sh build/clang

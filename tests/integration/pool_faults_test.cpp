@@ -14,6 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <dal/mysql.hpp>
@@ -30,6 +35,7 @@ namespace utf = boost::unit_test;
 using clk = std::chrono::steady_clock;
 using my_pool = dal::basic_pool<dal::mysql::connection>;
 using pg_pool = dal::basic_pool<dal::postgres::connection>;
+namespace asio = boost::asio;
 
 dal::pool_options opts(std::size_t max) {
     dal::pool_options o;
@@ -73,6 +79,7 @@ void killed_and_restarted_under_load(const dal::config& base, const char* server
     std::atomic<bool> stop{false};
     const std::string insert = "INSERT INTO " + table + " (id, worker) VALUES (?, ?)";
     std::vector<std::thread> workers;
+    const dal_test::stop_and_join guard{stop, workers};
     for (int w = 0; w < threads; ++w) {
         workers.emplace_back([&, w] {
             while (!stop) {
@@ -152,6 +159,128 @@ void killed_and_restarted_under_load(const dal::config& base, const char* server
         missing += present.contains(id) ? 0U : 1U;
     BOOST_TEST(missing == 0U, missing << " acknowledged inserts are missing");
     BOOST_TEST(present.size() >= out.acknowledged.size());
+    admin.execute("DROP TABLE " + table);
+    pool->close(1s);
+}
+
+/// 200 coroutines on one event loop run transactions (BEGIN, INSERT of a unique key, COMMIT)
+/// through the pool while the server is killed (-9) and started again. Every call ends, in
+/// success or a clear error, within the limits on its path (acquisition 500 ms, a connect
+/// 500 ms, three statements of 500 ms) + 50 ms; the service recovers by itself; every
+/// acknowledged commit is in the table afterwards.
+template <class Pool>
+void killed_under_200_async_clients(const dal::config& base, const char* server) {
+    // Declared first, destroyed last: connections that ran async statements hold I/O objects
+    // of this io_context.
+    asio::io_context io;
+    dal::config cfg = base;
+    constexpr auto limit = 500ms;
+    cfg.timeouts.connect = limit;
+    cfg.timeouts.statement = limit;
+    const auto call_limit = 5 * limit + 50ms;  // acquire + connect + 3 statements, + 50 ms
+    const std::string table = dal_test::unique_table(std::string("async_crash_") + server);
+    {
+        typename Pool::connection_type admin(cfg);
+        admin.execute("DROP TABLE IF EXISTS " + table);
+        admin.execute("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY)");
+    }
+    dal::pool_options o = opts(20);
+    o.min = 5;
+    o.acquire_timeout = limit;
+    o.max_concurrent_creations = 4;
+    auto pool = Pool::create(cfg, o);
+    std::mutex m;
+    std::vector<std::pair<std::int64_t, clk::time_point>> acknowledged;
+    std::map<std::string, int> errors;
+    int unexpected = 0;
+    long long slowest_ms = 0;
+    std::atomic<std::int64_t> next_id{1};
+    std::atomic<bool> stop{false};
+    const std::string insert = "INSERT INTO " + table + " (id) VALUES (?)";
+    for (int c = 0; c < 200; ++c) {
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                while (!stop) {
+                    const std::int64_t id = next_id++;
+                    const auto start = clk::now();
+                    bool ok = false;
+                    try {
+                        auto db = co_await pool->async_acquire(asio::use_awaitable);
+                        co_await db->async_execute("BEGIN"_sql, asio::use_awaitable);
+                        co_await db->async_execute(insert, dal::params(id), asio::use_awaitable);
+                        co_await db->async_execute("COMMIT"_sql, asio::use_awaitable);
+                        ok = true;
+                    } catch (const dal::error& e) {
+                        const bool expected = e.code() == dal::errc::connection_error ||
+                                              e.code() == dal::errc::timeout ||
+                                              e.code() == dal::errc::pool_timeout ||
+                                              e.code() == dal::errc::cancelled;
+                        const std::lock_guard lk(m);
+                        ++errors[e.code().message()];
+                        if (!expected) {
+                            ++unexpected;
+                            BOOST_TEST_MESSAGE("unexpected error: " << e.what());
+                        }
+                    }
+                    const auto now = clk::now();
+                    {
+                        const std::lock_guard lk(m);
+                        slowest_ms = std::max<long long>(
+                            slowest_ms,
+                            std::chrono::duration_cast<std::chrono::milliseconds>(now - start)
+                                .count());
+                        if (ok) acknowledged.emplace_back(id, now);
+                    }
+                    if (!ok) {  // the server is down: do not spin
+                        asio::steady_timer pause(co_await asio::this_coro::executor, 20ms);
+                        co_await pause.async_wait(asio::use_awaitable);
+                    }
+                }
+            },
+            asio::detached);
+    }
+    std::vector<std::thread> loop;
+    const dal_test::stop_and_join guard{stop, loop};
+    loop.emplace_back([&] { io.run(); });
+    std::this_thread::sleep_for(500ms);
+    dal_test::server_ctl("kill", server);
+    std::this_thread::sleep_for(500ms);
+    dal_test::server_ctl("resume", server);
+    const auto up = clk::now();  // accepting connections again
+    long long recovered_ms = -1;
+    while (recovered_ms < 0 && ms_since(up) < 20'000) {
+        {
+            const std::lock_guard lk(m);
+            for (auto it = acknowledged.rbegin(); it != acknowledged.rend() && it->second > up;
+                 ++it)
+                recovered_ms =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(it->second - up).count();
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+    std::this_thread::sleep_for(300ms);
+    stop = true;
+    loop.front().join();
+    BOOST_TEST_MESSAGE(server << " under 200 async clients: " << acknowledged.size()
+                              << " commits acknowledged; slowest call " << slowest_ms
+                              << " ms (limit " << call_limit.count()
+                              << " ms); first commit after the server was up again: "
+                              << recovered_ms << " ms");
+    for (const auto& [what, n] : errors)
+        BOOST_TEST_MESSAGE("  " << n << " x " << what);
+    BOOST_TEST(unexpected == 0);
+    BOOST_TEST(!errors.empty(), "the outage was not noticed at all");
+    BOOST_TEST(slowest_ms <= call_limit.count());
+    BOOST_TEST_REQUIRE(recovered_ms >= 0, "no commit within 20 s of the restart");
+    BOOST_TEST(recovered_ms <= 1000);
+    typename Pool::connection_type admin(cfg);
+    const auto rows = admin.template query<std::int64_t>("SELECT id FROM " + table);
+    const std::set<std::int64_t> present(rows.begin(), rows.end());
+    std::size_t missing = 0;
+    for (const auto& [id, at] : acknowledged)
+        missing += present.contains(id) ? 0U : 1U;
+    BOOST_TEST(missing == 0U, missing << " acknowledged commits are missing");
     admin.execute("DROP TABLE " + table);
     pool->close(1s);
 }
@@ -254,10 +383,148 @@ BOOST_AUTO_TEST_CASE(postgres_killed_and_restarted_under_load,
                                              "postgres");
 }
 
+BOOST_AUTO_TEST_CASE(postgres_killed_under_200_async_clients,
+                     *utf::precondition(dal_test::server_configured{"DAL_TEST_POSTGRES_URI"})) {
+    killed_under_200_async_clients<pg_pool>(dal_test::config_from_env("DAL_TEST_POSTGRES_URI"),
+                                            "postgres");
+}
+
+BOOST_AUTO_TEST_CASE(mysql_killed_under_200_async_clients,
+                     *utf::precondition(dal_test::server_configured{"DAL_TEST_MYSQL_URI"})) {
+    killed_under_200_async_clients<my_pool>(dal_test::config_from_env("DAL_TEST_MYSQL_URI"),
+                                            "mysql");
+}
+
 BOOST_AUTO_TEST_CASE(mysql_killed_and_restarted_under_load,
                      *utf::precondition(dal_test::server_configured{"DAL_TEST_MYSQL_URI"})) {
     killed_and_restarted_under_load<my_pool>(dal_test::config_from_env("DAL_TEST_MYSQL_URI"),
                                              "mysql");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------------
+// Failover: a PostgreSQL primary and its streaming-replication standby (scripts/test-servers.sh
+// starts both). The pool's config lists both hosts with target_session_attrs=read-write; the
+// primary is killed (-9) under a write load and the standby promoted. Kills servers: CTest runs
+// it alone (RUN_SERIAL).
+BOOST_AUTO_TEST_SUITE(failover, *utf::precondition(dal_test::servers_controllable{}))
+
+BOOST_AUTO_TEST_CASE(postgres_primary_killed_standby_promoted,
+                     *utf::precondition(dal_test::server_configured{"DAL_TEST_STANDBY_URI"})) {
+    const dal::config primary = dal_test::config_from_env("DAL_TEST_POSTGRES_URI");
+    const dal::config standby = dal_test::config_from_env("DAL_TEST_STANDBY_URI");
+    dal_test::server_ctl("reset", "standby");  // a fresh standby, whatever an earlier run did
+    dal::config cfg = primary;
+    cfg.hosts = {primary.hosts.at(0), standby.hosts.at(0)};
+    cfg.options.emplace_back("target_session_attrs", "read-write");
+    cfg.timeouts.connect = 1s;
+    cfg.timeouts.statement = 1s;
+    const std::string table = dal_test::unique_table("failover");
+    {
+        dal::postgres::connection admin(primary);
+        admin.execute("DROP TABLE IF EXISTS " + table);
+        admin.execute("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY)");
+        // Wait until the standby has replayed it.
+        dal::postgres::connection replica(standby);
+        const auto start = clk::now();
+        while (replica
+                   .query_one<std::int64_t>(
+                       "SELECT count(*) FROM pg_tables WHERE tablename = ?"_sql, table)
+                   .value() == 0) {
+            BOOST_TEST_REQUIRE(ms_since(start) < 10'000, "the standby does not replicate");
+            std::this_thread::sleep_for(20ms);
+        }
+    }
+    auto pool = pg_pool::create(cfg, opts(4));
+    std::mutex m;
+    std::vector<std::pair<std::int64_t, clk::time_point>> acknowledged;
+    std::map<std::string, int> errors;
+    int unexpected = 0;
+    std::atomic<std::int64_t> next_id{1};
+    std::atomic<bool> stop{false};
+    const std::string insert = "INSERT INTO " + table + " (id) VALUES (?)";
+    std::vector<std::thread> writers;
+    const dal_test::stop_and_join guard{stop, writers};
+    for (int w = 0; w < 4; ++w) {
+        writers.emplace_back([&] {
+            while (!stop) {
+                const std::int64_t id = next_id++;
+                try {
+                    auto db = pool->acquire();
+                    db->execute(insert, id);
+                    const std::lock_guard lk(m);
+                    acknowledged.emplace_back(id, clk::now());
+                } catch (const dal::error& e) {
+                    const bool expected =
+                        e.code() == dal::errc::connection_error || e.code() == dal::errc::timeout ||
+                        e.code() == dal::errc::pool_timeout || e.code() == dal::errc::read_only;
+                    const std::lock_guard lk(m);
+                    ++errors[e.code().message()];
+                    if (!expected) {
+                        ++unexpected;
+                        BOOST_TEST_MESSAGE("unexpected error: " << e.what());
+                    }
+                    std::this_thread::sleep_for(5ms);
+                }
+                std::this_thread::sleep_for(1ms);
+            }
+        });
+    }
+    std::this_thread::sleep_for(400ms);
+    const auto killed = clk::now();
+    dal_test::server_ctl("kill", "postgres");
+    const auto dead = clk::now();  // from here on, only the promoted standby can acknowledge
+    dal_test::server_ctl("promote", "standby");
+    const long long promoted_ms = ms_since(killed);
+    long long first_write_ms = -1;
+    while (first_write_ms < 0 && ms_since(killed) < 20'000) {
+        {
+            const std::lock_guard lk(m);
+            for (const auto& [id, at] : acknowledged)
+                if (at > dead) {
+                    first_write_ms =
+                        std::chrono::duration_cast<std::chrono::milliseconds>(at - killed).count();
+                    break;
+                }
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+    std::this_thread::sleep_for(300ms);
+    stop = true;
+    for (std::thread& t : writers)
+        t.join();
+    BOOST_TEST_MESSAGE("failover: standby promoted "
+                       << promoted_ms << " ms after the kill; first write on it " << first_write_ms
+                       << " ms after the kill");
+    for (const auto& [what, n] : errors)
+        BOOST_TEST_MESSAGE("  " << n << " x " << what);
+    BOOST_TEST(unexpected == 0);
+    BOOST_TEST_REQUIRE(first_write_ms >= 0, "no write succeeded within 20 s of the kill");
+    BOOST_TEST(first_write_ms <= 5000);  // the target
+
+    // On the new primary: every write acknowledged after the kill is there. Writes the old
+    // primary acknowledged just before it died may be missing: replication is asynchronous
+    // (synchronous_standby_names would make them wait for the standby); they are counted.
+    dal::postgres::connection now_primary(standby);
+    BOOST_TEST(!now_primary.query_one<bool>("SELECT pg_is_in_recovery()"_sql).value());
+    const auto rows = now_primary.query<std::int64_t>("SELECT id FROM " + table);
+    const std::set<std::int64_t> present(rows.begin(), rows.end());
+    std::size_t lost_after = 0;
+    std::size_t lost_before = 0;
+    for (const auto& [id, at] : acknowledged)
+        if (!present.contains(id)) (at > dead ? lost_after : lost_before) += 1;
+    BOOST_TEST_MESSAGE("acknowledged " << acknowledged.size() << " writes; missing on the new "
+                                       << "primary: " << lost_before
+                                       << " acknowledged by the old primary before it died "
+                                          "(asynchronous replication), "
+                                       << lost_after << " after");
+    BOOST_TEST(lost_after == 0U);
+    now_primary.execute("DROP TABLE " + table);
+    pool->close(1s);
+    // Back to the usual topology for the tests that follow.
+    dal_test::server_ctl("resume", "postgres");
+    dal_test::server_ctl("reset", "standby");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

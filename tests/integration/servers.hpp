@@ -4,11 +4,14 @@
 // variables (DAL_TEST_POSTGRES_URI, DAL_TEST_MYSQL_URI, DAL_TEST_PGBOUNCER_URI). Outside CI a
 // missing variable skips the suite with a plain message; with CI=true it fails loudly.
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -88,6 +91,24 @@ inline void server_ctl(std::string_view verb, std::string_view server) {
     const int rc = std::system(cmd.c_str());
     BOOST_TEST_REQUIRE(rc == 0, cmd << " failed (status " << rc << ")");
 }
+
+/// Sets `stop` and joins `threads` when the scope ends, also when a failed requirement throws
+/// (joinable threads would otherwise terminate the test program, or run on with dangling
+/// references to the test's locals).
+struct stop_and_join {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    stop_and_join(std::atomic<bool>& s, std::vector<std::thread>& t) : stop(s), threads(t) {}
+    stop_and_join(const stop_and_join&) = delete;
+    stop_and_join& operator=(const stop_and_join&) = delete;
+    stop_and_join(stop_and_join&&) = delete;
+    stop_and_join& operator=(stop_and_join&&) = delete;
+    ~stop_and_join() {
+        stop = true;
+        for (std::thread& t : threads)
+            if (t.joinable()) t.join();
+    }
+};
 
 /// A TCP port on loopback that accepts connections (the kernel completes the handshake) but
 /// never answers: a server that hangs during startup, for connect limits.
