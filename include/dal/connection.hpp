@@ -66,6 +66,9 @@ namespace dal {
 struct call_options {
     /// Statement limit for this call, overriding `config.timeouts.statement` (0: no limit).
     std::optional<std::chrono::milliseconds> timeout;
+    /// Whole-operation limit for this call (every attempt and the backoff between them),
+    /// overriding `config.timeouts.operation` (0: no limit). No retry starts after it.
+    std::optional<std::chrono::milliseconds> operation;
     /// Key/value labels for logs and metrics, also sent as an SQL comment in sqlcommenter
     /// format (`/*key='value'*/`). Keep them stable per call site (operation names, routes):
     /// the comment is part of the prepared text, so a value that changes on every call would
@@ -113,6 +116,22 @@ template <class T>
 inline constexpr bool is_params_v = false;
 template <class... A>
 inline constexpr bool is_params_v<params_t<A...>> = true;
+
+/// Sets `ref` to `value` for a scope, then back.
+template <class T>
+class restore_on_exit {
+public:
+    restore_on_exit(T& ref, T value) : ref_(ref), old_(std::exchange(ref, std::move(value))) {}
+    restore_on_exit(const restore_on_exit&) = delete;
+    restore_on_exit& operator=(const restore_on_exit&) = delete;
+    restore_on_exit(restore_on_exit&&) = delete;
+    restore_on_exit& operator=(restore_on_exit&&) = delete;
+    ~restore_on_exit() { ref_ = std::move(old_); }
+
+private:
+    T& ref_;
+    T old_;
+};
 
 /// Row handlers the connection hands to `session::execute`.
 struct ignore_rows {
@@ -375,8 +394,8 @@ public:
             sql::check_argument_count(natives.back(), e.params.size());
             refs.push_back(e.refs());
         }
-        const deadline d = timeout_.statement_deadline(
-            cfg_.timeouts, policies::timeout_request{opts.timeout}, clock::now());
+        const auto now = clock::now();
+        const deadline d = std::min(operation_end(opts, now), statement_end(opts, now));
         if constexpr (detail::pipelining<Backend>) {
             std::vector<std::optional<statement_type>> local(entries.size());
             const std::vector<statement_type*> sts = prepare_all(natives, local);
@@ -429,6 +448,10 @@ public:
     template <class F>
     decltype(auto) with_transaction(F&& f) {
         if (depth_ > 0) return f(*this);
+        // One operation: its statements are cut short at its deadline, and no retry of the
+        // whole transaction starts after it.
+        const deadline op_end = operation_end(call_options{}, clock::now());
+        const detail::restore_on_exit<deadline> restore(op_deadline_, op_end);
         for (unsigned attempt = 1;; ++attempt) {
             try {
                 transaction tx = begin();
@@ -444,7 +467,7 @@ public:
             } catch (const error& e) {
                 const auto delay =
                     retry_.next_delay(e.code(), attempt, policies::unit::transaction);
-                if (!delay) throw;
+                if (!delay || clock::now() + *delay >= op_end) throw;
                 std::this_thread::sleep_for(*delay);
             }
         }
@@ -651,15 +674,16 @@ private:
         if (!opts.tags.empty()) tag(opts, native, hash, with_tags);
         // no_breaker ignores durations: do not read the clock for it.
         constexpr bool timed = !std::is_same_v<Breaker, policies::no_breaker>;
+        deadline op_end = deadline::max();
         for (unsigned attempt = 1;; ++attempt) {
             if (const auto wait = breaker_.rejects()) detail::throw_circuit_open(*wait);
             if constexpr (requires { retry_.on_call(); }) retry_.on_call();
             const auto start = clock::now();
+            if (attempt == 1) op_end = operation_end(opts, start);
             bool sent = false;  // could this attempt have reached the server?
             try {
                 reopen_if_broken(attempt);
-                const deadline d = timeout_.statement_deadline(
-                    cfg_.timeouts, policies::timeout_request{opts.timeout}, start);
+                const deadline d = std::min(op_end, statement_end(opts, start));
                 sent = true;
                 const std::uint64_t n = execute_cached(native, hash, params, d, h);
                 if constexpr (timed) breaker_.on_success(clock::now() - start);
@@ -672,7 +696,8 @@ private:
                 if (depth_ > 0) throw;
                 const auto delay = retry_.next_delay(
                     e.code(), attempt, sent ? policies::unit::statement : policies::unit::not_sent);
-                if (!delay) throw;
+                // No retry starts after the operation's deadline.
+                if (!delay || clock::now() + *delay >= op_end) throw;
                 h.reset();
                 std::this_thread::sleep_for(*delay);
             }
@@ -855,16 +880,17 @@ private:
         std::string with_tags;
         if (!opts.tags.empty()) tag(opts, native, hash, with_tags);
         constexpr bool timed = !std::is_same_v<Breaker, policies::no_breaker>;
+        deadline op_end = deadline::max();
         for (unsigned attempt = 1;; ++attempt) {
             if (const auto wait = breaker_.rejects()) detail::throw_circuit_open(*wait);
             if constexpr (requires { retry_.on_call(); }) retry_.on_call();
             const auto start = clock::now();
+            if (attempt == 1) op_end = operation_end(opts, start);
             std::chrono::milliseconds backoff{};
             bool sent = false;
             try {
                 if (!session_.is_open()) co_await co_reopen_if_broken(attempt);
-                const deadline d = timeout_.statement_deadline(
-                    cfg_.timeouts, policies::timeout_request{opts.timeout}, start);
+                const deadline d = std::min(op_end, statement_end(opts, start));
                 sent = true;
                 const std::uint64_t n = co_await co_execute_cached(native, hash, params, d, h);
                 if constexpr (timed) breaker_.on_success(clock::now() - start);
@@ -874,7 +900,7 @@ private:
                 if (depth_ > 0) throw;
                 const auto delay = retry_.next_delay(
                     e.code(), attempt, sent ? policies::unit::statement : policies::unit::not_sent);
-                if (!delay) throw;
+                if (!delay || clock::now() + *delay >= op_end) throw;
                 h.reset();
                 backoff = *delay;
             }
@@ -950,6 +976,22 @@ private:
 
     void require_open() const {
         if (!session_.is_open()) detail::throw_not_open();
+    }
+    /// Where one statement must end, and one operation (the enclosing with_transaction's, if
+    /// that ends first).
+    [[nodiscard]] deadline statement_end(const call_options& opts, clock::time_point now) const {
+        return timeout_.statement_deadline(
+            cfg_.timeouts, policies::timeout_request{opts.timeout, opts.operation}, now);
+    }
+    [[nodiscard]] deadline operation_end(const call_options& opts, clock::time_point now) const {
+        deadline own = deadline::max();
+        if constexpr (requires {
+                          timeout_.operation_deadline(cfg_.timeouts, policies::timeout_request{},
+                                                      now);
+                      })
+            own = timeout_.operation_deadline(
+                cfg_.timeouts, policies::timeout_request{opts.timeout, opts.operation}, now);
+        return std::min(own, op_deadline_);
     }
     /// A connection that broke (the backend closed it after a fatal error, not the user) is
     /// opened again before the next attempt: a failure here happened before anything was
@@ -1062,6 +1104,8 @@ private:
     /// close() was called: the retry rule never reopens such a connection (only one that
     /// broke).
     bool closed_by_user_ = false;
+    /// The deadline of the with_transaction running now (max outside one).
+    deadline op_deadline_ = deadline::max();
     std::optional<boost::asio::any_io_executor> completion_ex_;
     boost::asio::strand<boost::asio::thread_pool::executor_type> strand_;
 };

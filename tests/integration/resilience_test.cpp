@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -152,6 +153,37 @@ BOOST_AUTO_TEST_CASE(retry_rule_both_sides) {
     db.close();
     const dal::error closed = expect_error([&] { db.execute("SELECT 1"_sql); });
     BOOST_TEST((closed.code() == dal::errc::closed), closed.what());
+}
+
+BOOST_AUTO_TEST_CASE(operation_deadline_bounds_the_retries) {
+    dal::config cfg = dal_test::config_from_env("DAL_TEST_POSTGRES_URI");
+    auto proxy = std::make_unique<dal_test::tcp_proxy>(cfg.hosts.at(0).port);
+    cfg.hosts[0].port = proxy->port();
+    cfg.timeouts.connect = 100ms;
+    // A policy that would retry every 30 ms for ever: only the operation limit stops it.
+    pol::backoff_settings s;
+    s.base = 30ms;
+    s.cap = 30ms;
+    s.jitter = pol::backoff_settings::jitter_kind::none;
+    s.max_attempts = 1000;
+    s.total_budget = 0ms;
+    s.budget_window = 0ms;
+    const pol::exponential_backoff retry(s);
+    pg_resilient db(cfg, retry);
+    dal::postgres::connection admin(dal_test::config_from_env("DAL_TEST_POSTGRES_URI"));
+    admin.execute("SELECT pg_terminate_backend(?)"_sql,
+                  db.query_one<std::int32_t>("SELECT pg_backend_pid()"_sql).value());
+    proxy.reset();  // the server is unreachable from now on: reconnecting is refused
+    (void)expect_error([&] { db.execute("SELECT 1"_sql); });  // sent: not retried
+    dal::call_options o;
+    o.operation = 200ms;
+    const auto start = clk::now();
+    const dal::error e = expect_error([&] { db.execute(o, "SELECT 1"_sql); });
+    const auto took = ms_since(start);
+    BOOST_TEST((e.code() == dal::errc::connection_error), e.what());
+    BOOST_TEST(took >= 150);
+    BOOST_TEST(took < 350, "retries went on past the operation limit: " << took << " ms");
+    BOOST_TEST(retry.stats().granted >= 3U);
 }
 
 BOOST_AUTO_TEST_CASE(deadlock_is_retried_as_a_whole_transaction) {

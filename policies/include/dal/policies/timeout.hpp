@@ -18,9 +18,17 @@ using clock = std::chrono::steady_clock;
 /// The limits one call may override (see dal::call_options).
 struct timeout_request {
     std::optional<std::chrono::milliseconds> statement;  ///< per-call statement limit
+    std::optional<std::chrono::milliseconds> operation;  ///< per-call whole-operation limit
 };
 
-/// What a connection asks of its timeout policy.
+/// What a connection asks of its timeout policy. Optional:
+///
+///   clock::time_point operation_deadline(const time_limits&, const timeout_request&,
+///                                        clock::time_point start) const;
+///
+/// the end of a whole operation started at `start`: every attempt, the backoff between them and
+/// a with_transaction's retries. Statements are cut short at it and no retry starts after it.
+/// Without it, an operation has no overall limit.
 template <class P>
 concept timeout_policy = std::default_initializable<P> &&
     requires(const P& p, const time_limits& limits, const timeout_request& req,
@@ -35,15 +43,30 @@ struct no_timeout {
                                                        clock::time_point /*now*/) const noexcept {
         return clock::time_point::max();
     }
+    [[nodiscard]] clock::time_point operation_deadline(const time_limits& /*limits*/,
+                                                       const timeout_request& /*req*/,
+                                                       clock::time_point /*now*/) const noexcept {
+        return clock::time_point::max();
+    }
 };
 
-/// The default: the call's own limit if it gave one, else `config.timeouts.statement`; zero
-/// means no limit.
+/// The default: the call's own limits if it gave them, else `config.timeouts.statement` and
+/// `config.timeouts.operation`; zero means no limit.
 struct config_timeout {
     [[nodiscard]] clock::time_point statement_deadline(const time_limits& limits,
                                                        const timeout_request& req,
                                                        clock::time_point now) const noexcept {
-        const std::chrono::milliseconds limit = req.statement.value_or(limits.statement);
+        return after(now, req.statement.value_or(limits.statement));
+    }
+    /// The call's own operation limit if it gave one, else `config.timeouts.operation`.
+    [[nodiscard]] clock::time_point operation_deadline(const time_limits& limits,
+                                                       const timeout_request& req,
+                                                       clock::time_point now) const noexcept {
+        return after(now, req.operation.value_or(limits.operation));
+    }
+
+private:
+    static clock::time_point after(clock::time_point now, std::chrono::milliseconds limit) {
         if (limit.count() <= 0) return clock::time_point::max();
         if (clock::time_point::max() - now < limit) return clock::time_point::max();
         return now + limit;
