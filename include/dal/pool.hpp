@@ -79,6 +79,9 @@ struct pool_options {
     /// 0: derived with `default_pool_size` (docs/pool.md).
     std::size_t max = 0;
     std::chrono::milliseconds acquire_timeout{10'000};
+    /// `create` warms the pool up to `min` within this limit (config.timeouts.pool_creation);
+    /// what is not open by then opens on demand.
+    std::chrono::milliseconds creation_timeout{30'000};
     /// Ping a connection idle longer than this before handing it out.
     std::chrono::milliseconds validate_after_idle{1'000};
     std::chrono::milliseconds max_lifetime{30 * 60'000};
@@ -454,7 +457,8 @@ private:
     }
 
     void warm_up() {
-        for (std::size_t k = 0; k < opts_.min; ++k) {
+        const auto until = clock::now() + opts_.creation_timeout;
+        for (std::size_t k = 0; k < opts_.min && clock::now() < until; ++k) {
             {
                 const std::lock_guard lk(mutex_);
                 if (!can_create_locked()) break;

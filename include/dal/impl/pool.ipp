@@ -16,6 +16,7 @@ pool_options pool_options::from(const config& cfg) {
     o.min = cfg.pool.min;
     o.max = cfg.pool.max;
     o.acquire_timeout = cfg.timeouts.acquisition;
+    o.creation_timeout = cfg.timeouts.pool_creation;
     return o;
 }
 
