@@ -612,6 +612,8 @@ GRANT ALL PRIVILEGES ON \`${TEST_DATABASE}\\_%\`.* TO '$TEST_USER'@'127.0.0.1', 
 -- PROCESS: see every connection in SHOW PROCESSLIST; CONNECTION ADMIN: KILL [QUERY] any connection
 -- (a connection of the same user needs no privilege; this covers tests that kill across users).
 GRANT PROCESS, CONNECTION ADMIN ON *.* TO '$TEST_USER'@'127.0.0.1', '$TEST_USER'@'localhost';
+-- READ_ONLY ADMIN: SET GLOBAL read_only, for the target-role test (a replica is read-only).
+GRANT READ_ONLY ADMIN ON *.* TO '$TEST_USER'@'127.0.0.1', '$TEST_USER'@'localhost';
 EOF
 
   local out

@@ -172,6 +172,8 @@ else
   fi
   needed+=(pgbouncer)
 fi
+# The failover tests' standby streams from the private PostgreSQL, so it comes with it.
+if [[ " ${needed[*]} " == *" postgres "* ]]; then needed+=(standby); fi
 if [[ -n ${DAL_TEST_MYSQL_URI:-} ]]; then
   say "mysql: using DAL_TEST_MYSQL_URI from the environment: $(mask <<<"$DAL_TEST_MYSQL_URI")"
 else
@@ -189,6 +191,7 @@ if ((${#needed[@]} > 0)); then
   [[ -z $caller_pgbouncer ]] || DAL_TEST_PGBOUNCER_URI=$caller_pgbouncer
   [[ -z $caller_mysql ]] || DAL_TEST_MYSQL_URI=$caller_mysql
   export DAL_TEST_POSTGRES_URI DAL_TEST_PGBOUNCER_URI DAL_TEST_MYSQL_URI
+  export DAL_TEST_STANDBY_URI DAL_TEST_SERVERS_CTL DAL_TEST_SERVERS_STATE_DIR
   for s in "${needed[@]}"; do
     [[ $s == postgres && -n $caller_pg ]] ||
       say "$s: using the private server started by scripts/test-servers.sh"

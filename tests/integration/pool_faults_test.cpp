@@ -528,3 +528,57 @@ BOOST_AUTO_TEST_CASE(postgres_primary_killed_standby_promoted,
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------------
+// MySQL/MariaDB target roles: the role of a host is read from @@global.read_only after
+// connecting (a replica is read-only, a primary is not). The one test server plays both parts:
+// the test switches read_only (so CTest runs it alone).
+BOOST_AUTO_TEST_SUITE(roles, *utf::precondition(dal_test::server_configured{"DAL_TEST_MYSQL_URI"}))
+
+BOOST_AUTO_TEST_CASE(mysql_target_role_follows_read_only) {
+    const dal::config base = dal_test::config_from_env("DAL_TEST_MYSQL_URI");
+    dal::mysql::connection admin(base);
+    struct writable_again {
+        dal::mysql::connection& c;
+        writable_again(const writable_again&) = delete;
+        writable_again& operator=(const writable_again&) = delete;
+        writable_again(writable_again&&) = delete;
+        writable_again& operator=(writable_again&&) = delete;
+        explicit writable_again(dal::mysql::connection& a) : c(a) {}
+        ~writable_again() {
+            try {
+                c.execute("SET GLOBAL read_only = 0"_sql);
+            } catch (...) {  // NOLINT(bugprone-empty-catch): reported by the test itself
+            }
+        }
+    } restore(admin);
+    // A host that refuses first, then the server: the hosts are tried in order.
+    const auto with_role = [&](const char* role) {
+        dal::config c = base;
+        c.hosts.insert(c.hosts.begin(), dal::endpoint{"127.0.0.1", 1});  // refused
+        c.options.emplace_back("target_role", role);
+        return c;
+    };
+    const auto role_of = [&](const char* role) {
+        dal::mysql::connection db(with_role(role));
+        return db.query_one<std::int64_t>("SELECT @@global.read_only"_sql).value();
+    };
+    admin.execute("SET GLOBAL read_only = 1"_sql);  // the server acts as a replica
+    const dal::error e =
+        dal_test::expect_error([&] { dal::mysql::connection db(with_role("primary")); });
+    BOOST_TEST((e.code() == dal::errc::read_only), e.what());
+    BOOST_TEST(std::string(e.what()).find("read-only") != std::string::npos);
+    BOOST_TEST(role_of("standby") == 1);
+    BOOST_TEST(role_of("prefer_standby") == 1);
+    admin.execute("SET GLOBAL read_only = 0"_sql);  // promoted
+    BOOST_TEST(role_of("primary") == 0);
+    BOOST_TEST(role_of("prefer_standby") == 0);  // no standby: any host
+    const dal::error none =
+        dal_test::expect_error([&] { dal::mysql::connection db(with_role("standby")); });
+    BOOST_TEST((none.code() == dal::errc::connection_error), none.what());
+    const dal::error bad =
+        dal_test::expect_error([&] { dal::mysql::connection db(with_role("leader")); });
+    BOOST_TEST((bad.code() == dal::errc::invalid_argument), bad.what());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -308,6 +308,8 @@ private:
     /// The SET that raises the server's limit for a call with deadline `d`, or empty.
     [[nodiscard]] std::string setup_sql(deadline d);
     void run_simple(std::string_view sql);
+    /// @@global.read_only of the server just connected to (target_role).
+    bool read_only_blocking();
     void drain_simple_blocking();
     boost::asio::awaitable<void> async_run_simple(std::string sql);
     [[nodiscard]] error last_error(std::string_view sql, MYSQL_STMT* st) const;

@@ -202,6 +202,7 @@ void session::open(const config& cfg) {
     allow_ddl_in_transaction_ = false;
     cancel_grace_ = std::chrono::milliseconds{2'000};
     std::string charset = "utf8mb4";
+    std::string role = "any";
     for (const auto& [key, value] : cfg.options) {
         if (key == "ddl_in_transaction") {
             if (value == "reject")
@@ -214,10 +215,15 @@ void session::open(const config& cfg) {
             cancel_grace_ = parse_duration(value, "cancel_grace");
         } else if (key == "charset") {
             charset = value;
+        } else if (key == "target_role") {
+            if (value != "any" && value != "primary" && value != "standby" &&
+                value != "prefer_standby")
+                bad_option(key, value, "any, primary, standby or prefer_standby");
+            role = value;
         } else {
             throw error(make_error_code(client_errc::invalid_config),
                         "unknown MySQL option '" + key +
-                            "' (known: ddl_in_transaction, cancel_grace, charset)");
+                            "' (known: ddl_in_transaction, cancel_grace, charset, target_role)");
         }
     }
     configured_timeout_ = cfg.timeouts.statement.count();
@@ -225,64 +231,87 @@ void session::open(const config& cfg) {
         cfg.hosts.empty() ? std::vector<endpoint>{{"localhost", 3306}} : cfg.hosts;
     const deadline d = clock::now() + cfg.timeouts.connect;
     std::optional<error> last;
-    for (const endpoint& e : hosts) {  // in order: the first that answers
-        mysql_.reset(mysql_init(nullptr));
-        if (!mysql_) throw std::bad_alloc();
-        MYSQL* m = mysql_.get();
-        mysql_options(m, MYSQL_OPT_NONBLOCK, nullptr);
-        const auto secs = static_cast<unsigned>(
-            std::max<std::int64_t>(1, (cfg.timeouts.connect.count() + 999) / 1000));
-        mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
-        mysql_options(m, MYSQL_SET_CHARSET_NAME, charset.c_str());
-        if (cfg.tls.mode >= tls_mode::require) {
-            const my_bool yes = 1;
-            mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &yes);
-            if (cfg.tls.mode >= tls_mode::verify_ca)
-                mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
-        }
-        if (!cfg.tls.ca_file.empty()) mysql_options(m, MYSQL_OPT_SSL_CA, cfg.tls.ca_file.c_str());
-        if (!cfg.tls.cert_file.empty())
-            mysql_options(m, MYSQL_OPT_SSL_CERT, cfg.tls.cert_file.c_str());
-        if (!cfg.tls.key_file.empty())
-            mysql_options(m, MYSQL_OPT_SSL_KEY, cfg.tls.key_file.c_str());
-        if (!cfg.tls.crl_file.empty())
-            mysql_options(m, MYSQL_OPT_SSL_CRL, cfg.tls.crl_file.c_str());
-        const std::string pw(cfg.password.reveal());
-        current_sql_ = "(connect)";
-        wait_until_ = d;
-        connecting_ = true;
-        MYSQL* ret = nullptr;
-        // CLIENT_FOUND_ROWS: an UPDATE reports the rows it matched, as PostgreSQL and SQLite
-        // do, not only those whose values changed.
-        int status = mysql_real_connect_start(&ret, m, e.host.c_str(), cfg.user.c_str(), pw.c_str(),
-                                              cfg.database.c_str(), e.port != 0 ? e.port : 3306,
-                                              nullptr, CLIENT_FOUND_ROWS | CLIENT_MULTI_RESULTS);
-        try {
-            while (status != 0)
-                status = mysql_real_connect_cont(&ret, m, wait_poll(status));
-        } catch (const error& timeout) {
+    // The hosts in order, the first that answers and has the role wanted (read from
+    // @@global.read_only, as a primary is writable and a replica is not); prefer_standby takes
+    // a standby if any answers, else any host.
+    const bool two_passes = role == "prefer_standby";
+    for (int pass = 0; pass < (two_passes ? 2 : 1) && !mysql_; ++pass) {
+        const std::string want = two_passes ? (pass == 0 ? "standby" : "any") : role;
+        for (const endpoint& e : hosts) {
+            mysql_.reset(mysql_init(nullptr));
+            if (!mysql_) throw std::bad_alloc();
+            MYSQL* m = mysql_.get();
+            mysql_options(m, MYSQL_OPT_NONBLOCK, nullptr);
+            const auto secs = static_cast<unsigned>(
+                std::max<std::int64_t>(1, (cfg.timeouts.connect.count() + 999) / 1000));
+            mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
+            mysql_options(m, MYSQL_SET_CHARSET_NAME, charset.c_str());
+            if (cfg.tls.mode >= tls_mode::require) {
+                const my_bool yes = 1;
+                mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &yes);
+                if (cfg.tls.mode >= tls_mode::verify_ca)
+                    mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+            }
+            if (!cfg.tls.ca_file.empty())
+                mysql_options(m, MYSQL_OPT_SSL_CA, cfg.tls.ca_file.c_str());
+            if (!cfg.tls.cert_file.empty())
+                mysql_options(m, MYSQL_OPT_SSL_CERT, cfg.tls.cert_file.c_str());
+            if (!cfg.tls.key_file.empty())
+                mysql_options(m, MYSQL_OPT_SSL_KEY, cfg.tls.key_file.c_str());
+            if (!cfg.tls.crl_file.empty())
+                mysql_options(m, MYSQL_OPT_SSL_CRL, cfg.tls.crl_file.c_str());
+            const std::string pw(cfg.password.reveal());
+            current_sql_ = "(connect)";
+            wait_until_ = d;
+            connecting_ = true;
+            MYSQL* ret = nullptr;
+            // CLIENT_FOUND_ROWS: an UPDATE reports the rows it matched, as PostgreSQL and SQLite
+            // do, not only those whose values changed.
+            int status = mysql_real_connect_start(
+                &ret, m, e.host.c_str(), cfg.user.c_str(), pw.c_str(), cfg.database.c_str(),
+                e.port != 0 ? e.port : 3306, nullptr, CLIENT_FOUND_ROWS | CLIENT_MULTI_RESULTS);
+            try {
+                while (status != 0)
+                    status = mysql_real_connect_cont(&ret, m, wait_poll(status));
+            } catch (const error& timeout) {
+                connecting_ = false;
+                mysql_.reset();
+                diagnostics diag = timeout.diag();
+                diag.message = "connecting to " + e.host + ":" + std::to_string(e.port) +
+                               " took longer than the connect limit (" +
+                               std::to_string(cfg.timeouts.connect.count()) + " ms)";
+                throw error(timeout.code(), std::move(diag));
+            }
             connecting_ = false;
+            if (ret != nullptr) {
+                if (want == "any") {
+                    last.reset();
+                    break;
+                }
+                const bool read_only = read_only_blocking();
+                if (read_only == (want == "standby")) {
+                    last.reset();
+                    break;
+                }
+                diagnostics diag;
+                diag.message = e.host + ":" + std::to_string(e.port != 0 ? e.port : 3306) + " is " +
+                               (read_only ? "read-only" : "writable") +
+                               " (@@global.read_only) and target_role wants a " +
+                               (want == "primary" ? "primary" : "standby");
+                last.emplace(make_mysql_error(read_only ? 1290U : 2003U), std::move(diag));
+                mysql_.reset();
+                continue;
+            }
+            diagnostics diag;
+            diag.native_code = static_cast<int>(mysql_errno(m));
+            diag.sqlstate = mysql_sqlstate(m);
+            diag.message = "cannot connect to " + e.host + ":" +
+                           std::to_string(e.port != 0 ? e.port : 3306) + ": " + mysql_error(m);
+            last.emplace(make_mysql_error(mysql_errno(m)), std::move(diag));
             mysql_.reset();
-            diagnostics diag = timeout.diag();
-            diag.message = "connecting to " + e.host + ":" + std::to_string(e.port) +
-                           " took longer than the connect limit (" +
-                           std::to_string(cfg.timeouts.connect.count()) + " ms)";
-            throw error(timeout.code(), std::move(diag));
         }
-        connecting_ = false;
-        if (ret != nullptr) {
-            last.reset();
-            break;
-        }
-        diagnostics diag;
-        diag.native_code = static_cast<int>(mysql_errno(m));
-        diag.sqlstate = mysql_sqlstate(m);
-        diag.message = "cannot connect to " + e.host + ":" +
-                       std::to_string(e.port != 0 ? e.port : 3306) + ": " + mysql_error(m);
-        last.emplace(make_mysql_error(mysql_errno(m)), std::move(diag));
-        mysql_.reset();
     }
-    if (last) throw error(*last);
+    if (last || !mysql_) throw error(*last);
     thread_id_ = mysql_thread_id(mysql_.get());
     const char* v = mysql_get_server_info(mysql_.get());
     server_version_ = v != nullptr ? v : "";
@@ -300,6 +329,24 @@ void session::open(const config& cfg) {
         server_timeout_ = configured_timeout_;
     }
     run_simple(setup);
+}
+
+bool session::read_only_blocking() {
+    static constexpr std::string_view q = "SELECT @@global.read_only";
+    current_sql_ = std::string(q);
+    int ret = 0;
+    int status = mysql_real_query_start(&ret, mysql_.get(), q.data(), q.size());
+    while (status != 0)
+        status = mysql_real_query_cont(&ret, mysql_.get(), wait_poll(status));
+    if (ret != 0) fail(std::string(q), nullptr);
+    MYSQL_RES* r = nullptr;
+    status = mysql_store_result_start(&r, mysql_.get());
+    while (status != 0)
+        status = mysql_store_result_cont(&r, mysql_.get(), wait_poll(status));
+    const std::unique_ptr<MYSQL_RES, decltype(&mysql_free_result)> res(r, &mysql_free_result);
+    if (!res) fail(std::string(q), nullptr);
+    MYSQL_ROW row = mysql_fetch_row(res.get());
+    return row != nullptr && row[0] != nullptr && std::string_view(row[0]) != "0";
 }
 
 std::string session::timeout_sql(std::int64_t ms) const {
