@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -74,6 +75,11 @@ struct cancel_handle {
     /// stalled one it hangs until the network returns. Nobody waits for it: the statement's
     /// own wait, bounded by cancel_grace, decides what happens to the connection.
     void send() noexcept;
+    /// The same, waiting up to `limit` for the request to be delivered (the server has
+    /// signalled the backend once PQcancel returns). A statement that waits for its own
+    /// cancel this way cannot end before the request lands, and a request that lands late
+    /// cannot cancel the next statement instead.
+    void send_and_wait(std::chrono::milliseconds limit) noexcept;
     void set(PGcancel* k);
     void clear() noexcept;
 };

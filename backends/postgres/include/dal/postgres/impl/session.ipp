@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <future>
 #include <limits>
 #include <string>
 #include <thread>
@@ -186,6 +187,27 @@ void detail::cancel_handle::send() noexcept {
             std::array<char, 256> buf{};
             PQcancel(k.get(), buf.data(), static_cast<int>(buf.size()));
         }).detach();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): no thread: cancel_grace closes the
+                     // connection instead
+    }
+}
+
+void detail::cancel_handle::send_and_wait(std::chrono::milliseconds limit) noexcept {
+    try {
+        std::shared_ptr<PGcancel> k;
+        {
+            const std::lock_guard lock(mutex);
+            k = key;
+        }
+        if (!k) return;
+        auto delivered = std::make_shared<std::promise<void>>();
+        std::future<void> done = delivered->get_future();
+        std::thread([k = std::move(k), delivered] {
+            std::array<char, 256> buf{};
+            PQcancel(k.get(), buf.data(), static_cast<int>(buf.size()));
+            delivered->set_value();
+        }).detach();
+        done.wait_for(limit);
     } catch (...) {  // NOLINT(bugprone-empty-catch): no thread: cancel_grace closes the
                      // connection instead
     }
@@ -420,8 +442,8 @@ deadline session::on_deadline() {
     if (!cancel_sent_) {
         cancel_sent_ = true;
         if (stop_.load() == stop_reason::none) stop_.store(stop_reason::deadline);
-        cancel_->send();
         wait_until_ = clock::now() + cancel_grace_;
+        cancel_->send_and_wait(cancel_grace_);  // within the grace period, not beyond it
         return wait_until_;
     }
     close();
