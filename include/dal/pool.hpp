@@ -223,6 +223,7 @@ public:
         [[nodiscard]] explicit operator bool() const noexcept { return pool_ != nullptr; }
         /// Labels for leak reports (and, later, metrics).
         void set_tags(const std::vector<std::pair<std::string, std::string>>& tags) {
+            const std::lock_guard lk(pool_->mutex_);  // leak reports read them meanwhile
             slot_->tags = tags;
         }
         /// Returns the connection now.
@@ -801,21 +802,26 @@ private:
         // Type-erased so that a retry (after a failed validation) does not instantiate a new
         // handler type each time.
         const finish_fn finish = [box, ex](std::exception_ptr ep, lease l) mutable {
-            // post, never dispatch: waiters are completed under the pool's lock.
-            boost::asio::post(ex, [box, ep, l = std::move(l)]() mutable {
+            // post, never dispatch: waiters are completed under the pool's lock. The error
+            // moves along: this thread keeps no reference to it once posted.
+            boost::asio::post(ex, [box, ep = std::move(ep), l = std::move(l)]() mutable {
                 auto h = std::move(**box);
                 box->reset();
-                std::move(h)(ep, std::move(l));
+                std::move(h)(std::move(ep), std::move(l));
             });
         };
         auto open_async = [self, finish, where]() mutable {
             boost::asio::post(dal::detail::blocking_pool(), [self, finish, where]() mutable {
+                std::exception_ptr failed;
                 try {
                     lease l(self, self->open_new(where));
                     finish(nullptr, std::move(l));
+                    return;
                 } catch (...) {
-                    finish(std::current_exception(), lease{});
+                    failed = std::current_exception();
                 }
+                // Outside the handler, so that the only reference left goes to the waiter.
+                finish(std::move(failed), lease{});
             });
         };
         std::unique_lock lk(mutex_);

@@ -6,17 +6,23 @@
 /// the rule for raising the server-side statement limit. Each backend supplies only what
 /// differs: how to stop a running statement, and how to spell the limit in SQL.
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <limits>
 #include <memory>
 #include <optional>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/query.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <dal/backend.hpp>
 
@@ -50,26 +56,42 @@ inline constexpr std::int64_t unlimited_server_limit = std::numeric_limits<std::
     return wanted;
 }
 
-/// A driver's socket as Asio sees it. The driver owns the descriptor: the view is made again
-/// when the descriptor or the io_context changes, and released, never closed.
+/// A driver's socket as Asio sees it: a duplicate of the driver's descriptor, owned by the
+/// view. The driver may close its own descriptor at any time (a lost connection), and the
+/// number may then be reused by another thread's socket; a duplicate keeps what Asio
+/// registered with epoll (and later deregisters) the same socket until the view closes it.
+/// The view is made again when the driver's descriptor or the io_context changes; the
+/// session detaches it before the driver closes its socket, so the duplicate never keeps a
+/// connection open.
 class socket_view {
 public:
-    /// The view for `fd` on `ex`'s io_context (kept registered between statements).
+    /// The view for the driver's `fd` on `ex`'s io_context (kept registered between
+    /// statements).
     boost::asio::posix::stream_descriptor& attach(const boost::asio::any_io_executor& ex, int fd) {
-        if (!sd_ || sd_->native_handle() != fd || !same_context(sd_->get_executor(), ex)) {
+        if (!sd_ || driver_fd_ != fd || !same_context(sd_->get_executor(), ex)) {
             detach();
-            sd_.emplace(ex, fd);
+            const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+            if (own < 0)
+                throw boost::system::system_error(
+                    boost::system::error_code(errno, boost::system::system_category()),
+                    "dal: duplicating the driver's socket");
+            try {
+                sd_.emplace(ex, own);
+            } catch (...) {
+                ::close(own);
+                throw;
+            }
+            driver_fd_ = fd;
         }
         return *sd_;
     }
     /// Before the driver closes its socket (or when the io_context changes).
     void detach() noexcept {
         if (!sd_) return;
-        try {
-            sd_->release();
-        } catch (...) {  // NOLINT(bugprone-empty-catch): only a broken reactor fails here
-        }
+        boost::system::error_code ignored;
+        sd_->close(ignored);  // deregisters and closes the duplicate, never the driver's
         sd_.reset();
+        driver_fd_ = -1;
     }
     [[nodiscard]] bool attached() const noexcept { return sd_.has_value(); }
     [[nodiscard]] boost::asio::posix::stream_descriptor& get() noexcept { return *sd_; }
@@ -79,12 +101,20 @@ public:
         if (!sd_) return;
         try {
             sd_->cancel();
-        } catch (...) {  // NOLINT(bugprone-empty-catch): as above
+        } catch (...) {  // NOLINT(bugprone-empty-catch): only a broken reactor fails here
         }
     }
 
+    socket_view() = default;
+    socket_view(const socket_view&) = delete;
+    socket_view& operator=(const socket_view&) = delete;
+    socket_view(socket_view&&) = delete;
+    socket_view& operator=(socket_view&&) = delete;
+    ~socket_view() { detach(); }
+
 private:
     std::optional<boost::asio::posix::stream_descriptor> sd_;
+    int driver_fd_ = -1;
 };
 
 /// The client-side deadline of a session's async statements: one timer per session, armed
