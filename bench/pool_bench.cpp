@@ -161,7 +161,7 @@ void use(const Lease& l) {
 
 void dal_uncontended(benchmark::State& state) {
     dal_pool& p = dal_pool_of(1);
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         auto l = p.acquire();
         benchmark::DoNotOptimize(&*l);
     }
@@ -169,7 +169,7 @@ void dal_uncontended(benchmark::State& state) {
 }
 void naive_uncontended(benchmark::State& state) {
     naive_pool& p = naive_pool_of(1);
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         auto l = p.acquire();
         benchmark::DoNotOptimize(l.operator->());
     }
@@ -177,7 +177,7 @@ void naive_uncontended(benchmark::State& state) {
 }
 void dal_contended(benchmark::State& state) {
     dal_pool& p = dal_pool_of(2);
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         auto l = p.acquire();
         use(l);
     }
@@ -185,7 +185,7 @@ void dal_contended(benchmark::State& state) {
 }
 void naive_contended(benchmark::State& state) {
     naive_pool& p = naive_pool_of(2);
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         auto l = p.acquire();
         use(l);
     }
@@ -194,7 +194,7 @@ void naive_contended(benchmark::State& state) {
 
 void fifo_uncontended(benchmark::State& state) {
     fifo_naive_pool& p = fifo_pool_of(1);
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         auto l = p.acquire();
         benchmark::DoNotOptimize(l.operator->());
     }
@@ -202,7 +202,7 @@ void fifo_uncontended(benchmark::State& state) {
 }
 void fifo_contended(benchmark::State& state) {
     fifo_naive_pool& p = fifo_pool_of(2);
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         auto l = p.acquire();
         use(l);
     }
@@ -227,7 +227,7 @@ fifo_naive_pool& fifo_pool_four() {
 }
 void dal_contended_io(benchmark::State& state) {
     dal_pool& p = dal_pool_four();
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         auto l = p.acquire();
         std::this_thread::sleep_for(io_hold);
     }
@@ -235,7 +235,7 @@ void dal_contended_io(benchmark::State& state) {
 }
 void naive_contended_io(benchmark::State& state) {
     naive_pool& p = naive_pool_four();
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         auto l = p.acquire();
         std::this_thread::sleep_for(io_hold);
     }
@@ -243,7 +243,7 @@ void naive_contended_io(benchmark::State& state) {
 }
 void fifo_contended_io(benchmark::State& state) {
     fifo_naive_pool& p = fifo_pool_four();
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         auto l = p.acquire();
         std::this_thread::sleep_for(io_hold);
     }

@@ -41,7 +41,7 @@
 #include <utility>
 #include <vector>
 
-#include <time.h>
+#include <ctime>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -837,7 +837,7 @@ private:
             const taken t = take_idle_locked(where, expired);
             if (t.slot) {
                 lk.unlock();
-                const slot_iter s = *t.slot;
+                const auto s = *t.slot;
                 if (!t.stale && expired.empty()) {
                     finish(nullptr, lease(self, s));  // posts to the handler's executor
                     return;

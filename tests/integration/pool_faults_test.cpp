@@ -306,6 +306,7 @@ BOOST_AUTO_TEST_CASE(threads_share_connections_and_counters_add_up) {
     std::mutex m;
     std::set<const void*> concurrent;  // connections in use at the same moment are distinct
     std::vector<std::thread> ts;
+    ts.reserve(8);
     // Boost.Test's checks are not thread-safe: the threads count, the main thread checks.
     for (int t = 0; t < 8; ++t) {
         ts.emplace_back([&] {

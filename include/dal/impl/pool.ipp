@@ -36,13 +36,13 @@ void throw_pool_timeout(const pool_status& s, std::chrono::milliseconds waited) 
 }
 
 error pool_timeout_error(const pool_status& s, std::chrono::milliseconds waited) {
-    return error(make_error_code(client_errc::pool_timeout),
-                 "no connection of pool '" + s.name + "' became free within " +
-                     std::to_string(waited.count()) + " ms: the pool is saturated (size " +
-                     std::to_string(s.size) + " of max " + std::to_string(s.max) + ", " +
-                     std::to_string(s.in_use) + " in use, " + std::to_string(s.waiters) +
-                     " other waiters, " + std::to_string(s.timeouts) +
-                     " timeouts so far); raise pool_max, shorten transactions, or add capacity");
+    return {make_error_code(client_errc::pool_timeout),
+            "no connection of pool '" + s.name + "' became free within " +
+                std::to_string(waited.count()) + " ms: the pool is saturated (size " +
+                std::to_string(s.size) + " of max " + std::to_string(s.max) + ", " +
+                std::to_string(s.in_use) + " in use, " + std::to_string(s.waiters) +
+                " other waiters, " + std::to_string(s.timeouts) +
+                " timeouts so far); raise pool_max, shorten transactions, or add capacity"};
 }
 
 void throw_pool_closed(std::string_view name) {

@@ -237,9 +237,9 @@ public:
         }
         return *this;
     }
-    // NOLINTNEXTLINE(performance-move-constructor-init): a copy, so the source stays usable
+    // A copy, so the source stays usable.
     basic_exponential_backoff(basic_exponential_backoff&& o) noexcept
-        : shared_(o.shared_),
+        : shared_(o.shared_),  // NOLINT(performance-move-constructor-init)
           rng_(o.rng_),
           sequence_start_(o.sequence_start_),
           previous_(o.previous_) {}
