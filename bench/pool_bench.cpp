@@ -152,63 +152,6 @@ naive_pool& naive_pool_of(std::size_t n) {
     return n == 1 ? one : two;
 }
 
-/// What a holder does with its connection in the contended case: a call that touches it.
-template <class Lease>
-void use(const Lease& l) {
-    benchmark::DoNotOptimize(l->in_transaction());
-    benchmark::DoNotOptimize(l->is_open());
-}
-
-void dal_uncontended(benchmark::State& state) {
-    dal_pool& p = dal_pool_of(1);
-    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
-        auto l = p.acquire();
-        benchmark::DoNotOptimize(&*l);
-    }
-    state.SetItemsProcessed(state.iterations());
-}
-void naive_uncontended(benchmark::State& state) {
-    naive_pool& p = naive_pool_of(1);
-    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
-        auto l = p.acquire();
-        benchmark::DoNotOptimize(l.operator->());
-    }
-    state.SetItemsProcessed(state.iterations());
-}
-void dal_contended(benchmark::State& state) {
-    dal_pool& p = dal_pool_of(2);
-    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
-        auto l = p.acquire();
-        use(l);
-    }
-    state.SetItemsProcessed(state.iterations());
-}
-void naive_contended(benchmark::State& state) {
-    naive_pool& p = naive_pool_of(2);
-    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
-        auto l = p.acquire();
-        use(l);
-    }
-    state.SetItemsProcessed(state.iterations());
-}
-
-void fifo_uncontended(benchmark::State& state) {
-    fifo_naive_pool& p = fifo_pool_of(1);
-    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
-        auto l = p.acquire();
-        benchmark::DoNotOptimize(l.operator->());
-    }
-    state.SetItemsProcessed(state.iterations());
-}
-void fifo_contended(benchmark::State& state) {
-    fifo_naive_pool& p = fifo_pool_of(2);
-    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
-        auto l = p.acquire();
-        use(l);
-    }
-    state.SetItemsProcessed(state.iterations());
-}
-
 // Holding the connection as a real statement does: the thread blocks 50 us in "I/O" (a sleep),
 // 16 threads on 4 connections. Throughput is bound by the connections; what differs is the
 // pool's overhead on top and the CPU it burns while threads wait.
@@ -225,29 +168,52 @@ fifo_naive_pool& fifo_pool_four() {
     static fifo_naive_pool four(4);
     return four;
 }
-void dal_contended_io(benchmark::State& state) {
-    dal_pool& p = dal_pool_four();
+
+/// One benchmark loop, the same for every pool: acquire, `hold` the lease, release.
+template <class Pool, class Hold>
+void cycles(benchmark::State& state, Pool& p, Hold hold) {
     for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         auto l = p.acquire();
-        std::this_thread::sleep_for(io_hold);
+        hold(l);
     }
     state.SetItemsProcessed(state.iterations());
 }
-void naive_contended_io(benchmark::State& state) {
-    naive_pool& p = naive_pool_four();
-    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
-        auto l = p.acquire();
-        std::this_thread::sleep_for(io_hold);
-    }
-    state.SetItemsProcessed(state.iterations());
+/// Uncontended: only keep the compiler from dropping the lease.
+constexpr auto touch = [](const auto& l) { benchmark::DoNotOptimize(l.operator->()); };
+/// Contended: a call that touches the connection.
+constexpr auto use = [](const auto& l) {
+    benchmark::DoNotOptimize(l->in_transaction());
+    benchmark::DoNotOptimize(l->is_open());
+};
+/// Contended with real work: blocked as in a statement.
+constexpr auto io = [](const auto& /*l*/) { std::this_thread::sleep_for(io_hold); };
+
+void dal_uncontended(benchmark::State& s) {
+    cycles(s, dal_pool_of(1), touch);
 }
-void fifo_contended_io(benchmark::State& state) {
-    fifo_naive_pool& p = fifo_pool_four();
-    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
-        auto l = p.acquire();
-        std::this_thread::sleep_for(io_hold);
-    }
-    state.SetItemsProcessed(state.iterations());
+void fifo_uncontended(benchmark::State& s) {
+    cycles(s, fifo_pool_of(1), touch);
+}
+void naive_uncontended(benchmark::State& s) {
+    cycles(s, naive_pool_of(1), touch);
+}
+void dal_contended(benchmark::State& s) {
+    cycles(s, dal_pool_of(2), use);
+}
+void fifo_contended(benchmark::State& s) {
+    cycles(s, fifo_pool_of(2), use);
+}
+void naive_contended(benchmark::State& s) {
+    cycles(s, naive_pool_of(2), use);
+}
+void dal_contended_io(benchmark::State& s) {
+    cycles(s, dal_pool_four(), io);
+}
+void fifo_contended_io(benchmark::State& s) {
+    cycles(s, fifo_pool_four(), io);
+}
+void naive_contended_io(benchmark::State& s) {
+    cycles(s, naive_pool_four(), io);
 }
 
 BENCHMARK(dal_uncontended);
