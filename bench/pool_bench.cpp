@@ -32,28 +32,37 @@ dal::config memory_config() {
     return dal::config::from_uri("sqlite://:memory:");
 }
 
+std::vector<std::unique_ptr<conn>> open_connections(std::size_t n) {
+    std::vector<std::unique_ptr<conn>> out;
+    out.reserve(n);
+    for (std::size_t k = 0; k < n; ++k)
+        out.push_back(std::make_unique<conn>(memory_config()));
+    return out;
+}
+
+/// The baselines' lease: gives the connection back to its pool when it goes away.
+template <class Pool>
+class baseline_lease {
+public:
+    baseline_lease(Pool* p, std::unique_ptr<conn> c) : p_(p), c_(std::move(c)) {}
+    baseline_lease(const baseline_lease&) = delete;
+    baseline_lease& operator=(const baseline_lease&) = delete;
+    baseline_lease(baseline_lease&&) = delete;
+    baseline_lease& operator=(baseline_lease&&) = delete;
+    ~baseline_lease() { p_->release(std::move(c_)); }
+    conn* operator->() const { return c_.get(); }
+
+private:
+    Pool* p_;
+    std::unique_ptr<conn> c_;
+};
+
 /// The baseline: a plain mutex + condition-variable pool. The waiter that wakes must take the
 /// mutex again and may find the connection taken by a thread that came later (no fairness).
 class naive_pool {
 public:
-    explicit naive_pool(std::size_t n) {
-        for (std::size_t k = 0; k < n; ++k)
-            idle_.push_back(std::make_unique<conn>(memory_config()));
-    }
-    class lease {
-    public:
-        lease(naive_pool* p, std::unique_ptr<conn> c) : p_(p), c_(std::move(c)) {}
-        lease(const lease&) = delete;
-        lease& operator=(const lease&) = delete;
-        lease(lease&&) = delete;
-        lease& operator=(lease&&) = delete;
-        ~lease() { p_->release(std::move(c_)); }
-        conn* operator->() const { return c_.get(); }
-
-    private:
-        naive_pool* p_;
-        std::unique_ptr<conn> c_;
-    };
+    explicit naive_pool(std::size_t n) : idle_(open_connections(n)) {}
+    using lease = baseline_lease<naive_pool>;
     lease acquire() {
         std::unique_lock lk(m_);
         cv_.wait(lk, [&] { return !idle_.empty(); });
@@ -80,24 +89,8 @@ private:
 /// and the one whose turn it is takes the connection).
 class fifo_naive_pool {
 public:
-    explicit fifo_naive_pool(std::size_t n) {
-        for (std::size_t k = 0; k < n; ++k)
-            idle_.push_back(std::make_unique<conn>(memory_config()));
-    }
-    class lease {
-    public:
-        lease(fifo_naive_pool* p, std::unique_ptr<conn> c) : p_(p), c_(std::move(c)) {}
-        lease(const lease&) = delete;
-        lease& operator=(const lease&) = delete;
-        lease(lease&&) = delete;
-        lease& operator=(lease&&) = delete;
-        ~lease() { p_->release(std::move(c_)); }
-        conn* operator->() const { return c_.get(); }
-
-    private:
-        fifo_naive_pool* p_;
-        std::unique_ptr<conn> c_;
-    };
+    explicit fifo_naive_pool(std::size_t n) : idle_(open_connections(n)) {}
+    using lease = baseline_lease<fifo_naive_pool>;
     lease acquire() {
         std::unique_lock lk(m_);
         const std::uint64_t ticket = next_ticket_++;
