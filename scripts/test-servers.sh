@@ -187,26 +187,54 @@ mask() { sed -E 's#(://[^:/@]*:)[^@]*@#\1***@#'; }
 # ---------------------------------------------------------------------------------------------
 # PostgreSQL 15
 
+# What the primary and the standby share, for a cluster NAME with data directory DATA:
+# pg_cluster_launch NAME DATA LOG PORT starts it on its existing data and waits until it accepts
+# connections; pg_cluster_stop NAME DATA stops it (fast shutdown, then SIGKILL);
+# pg_cluster_status NAME DATA PORT reports whether it is up.
+pg_cluster_launch() {
+  local name=$1 data=$2 logfile=$3 port=$4
+  log "$name: starting on 127.0.0.1:$port"
+  # setsid: a Ctrl-C in the terminal must not reach the server; the caller's trap stops it.
+  if ! as_user "$(service_user postgres)" setsid -w "$PG_BIN/pg_ctl" start --pgdata="$data" \
+    --log="$logfile" --wait --timeout="$READY_TIMEOUT" --silent 3>&- 4>&-; then
+    show_log "$logfile"
+    die "$name: pg_ctl start failed (log: $logfile)"
+  fi
+  wait_ready "$name" "$logfile" "$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)" postgres \
+    "$PG_BIN/pg_isready" --quiet --host=127.0.0.1 --port="$port" --dbname=postgres
+}
+
+pg_cluster_stop() {
+  local name=$1 data=$2 pid
+  [[ -f $data/postmaster.pid ]] || return 0
+  pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
+  pid_alive "$pid" postgres || return 0
+  log "$name: stopping (pid $pid)"
+  as_user "$(service_user postgres)" "$PG_BIN/pg_ctl" stop --pgdata="$data" --mode=fast \
+    --wait --timeout="$STOP_TIMEOUT" --silent >/dev/null 2>&1 || true
+  # pg_ctl gave up (or failed): escalate.
+  kill_and_wait "$pid" postgres KILL
+}
+
+pg_cluster_status() {
+  local name=$1 data=$2 port=$3
+  if [[ -f $data/postmaster.pid ]] &&
+    "$PG_BIN/pg_isready" --quiet --host=127.0.0.1 --port="$port" --dbname=postgres >/dev/null 2>&1; then
+    log "$name: up on 127.0.0.1:$port"
+  else
+    log "$name: down"
+    return 1
+  fi
+}
+
 pg_data() { echo "$STATE_DIR/postgres/data"; }
 pg_run() { echo "$STATE_DIR/postgres/run"; }
 pg_log() { echo "$STATE_DIR/postgres/postgres.log"; }
 
 # Starts the server on its existing data directory and waits until it accepts connections.
 postgres_launch() {
-  local data port
-  data=$(pg_data)
-  port=$(cat "$STATE_DIR/postgres.port" 2>/dev/null || echo "$PG_PORT")
-  log "postgres: starting on 127.0.0.1:$port"
-  # setsid: a Ctrl-C in the terminal must not reach the server; the caller's trap stops it.
-  if ! as_user "$(service_user postgres)" setsid -w "$PG_BIN/pg_ctl" start --pgdata="$data" \
-    --log="$(pg_log)" --wait --timeout="$READY_TIMEOUT" --silent 3>&- 4>&-; then
-    show_log "$(pg_log)"
-    die "postgres: pg_ctl start failed (log: $(pg_log))"
-  fi
-  local pid
-  pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
-  wait_ready postgres "$(pg_log)" "$pid" postgres \
-    "$PG_BIN/pg_isready" --quiet --host=127.0.0.1 --port="$port" --dbname=postgres
+  pg_cluster_launch postgres "$(pg_data)" "$(pg_log)" \
+    "$(cat "$STATE_DIR/postgres.port" 2>/dev/null || echo "$PG_PORT")"
 }
 
 postgres_pid() { head -n 1 "$(pg_data)/postmaster.pid" 2>/dev/null || true; }
@@ -276,29 +304,11 @@ EOF
   log "postgres: ready ($TEST_USER can log in over TCP)"
 }
 
-postgres_stop() {
-  local data pid
-  data=$(pg_data)
-  [[ -f $data/postmaster.pid ]] || return 0
-  pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
-  pid_alive "$pid" postgres || return 0
-  log "postgres: stopping (pid $pid)"
-  as_user "$(service_user postgres)" "$PG_BIN/pg_ctl" stop --pgdata="$data" --mode=fast \
-    --wait --timeout="$STOP_TIMEOUT" --silent >/dev/null 2>&1 || true
-  # pg_ctl gave up (or failed): escalate.
-  kill_and_wait "$pid" postgres KILL
-}
+postgres_stop() { pg_cluster_stop postgres "$(pg_data)"; }
 
 postgres_status() {
-  local port
-  port=$(cat "$STATE_DIR/postgres.port" 2>/dev/null || echo "$PG_PORT")
-  if [[ -f $(pg_data)/postmaster.pid ]] &&
-    "$PG_BIN/pg_isready" --quiet --host=127.0.0.1 --port="$port" --dbname=postgres >/dev/null 2>&1; then
-    log "postgres: up on 127.0.0.1:$port"
-  else
-    log "postgres: down"
-    return 1
-  fi
+  pg_cluster_status postgres "$(pg_data)" \
+    "$(cat "$STATE_DIR/postgres.port" 2>/dev/null || echo "$PG_PORT")"
 }
 
 postgres_env() {
@@ -466,16 +476,7 @@ hot_standby = on
 EOF
 }
 
-standby_launch() {
-  log "standby: starting on 127.0.0.1:$STANDBY_PORT"
-  if ! as_user "$(service_user postgres)" setsid -w "$PG_BIN/pg_ctl" start --pgdata="$(sb_data)" \
-    --log="$(sb_log)" --wait --timeout="$READY_TIMEOUT" --silent 3>&- 4>&-; then
-    show_log "$(sb_log)"
-    die "standby: pg_ctl start failed (log: $(sb_log))"
-  fi
-  wait_ready standby "$(sb_log)" "$(standby_pid)" postgres \
-    "$PG_BIN/pg_isready" --quiet --host=127.0.0.1 --port="$STANDBY_PORT" --dbname=postgres
-}
+standby_launch() { pg_cluster_launch standby "$(sb_data)" "$(sb_log)" "$STANDBY_PORT"; }
 
 standby_start() {
   [[ -f $(pg_data)/postmaster.pid ]] || die "standby: the private postgres must run first"
@@ -487,26 +488,9 @@ standby_start() {
   log "standby: ready (streaming from the primary)"
 }
 
-standby_stop() {
-  local pid
-  [[ -f $(sb_data)/postmaster.pid ]] || return 0
-  pid=$(standby_pid)
-  pid_alive "$pid" postgres || return 0
-  log "standby: stopping (pid $pid)"
-  as_user "$(service_user postgres)" "$PG_BIN/pg_ctl" stop --pgdata="$(sb_data)" --mode=fast \
-    --wait --timeout="$STOP_TIMEOUT" --silent >/dev/null 2>&1 || true
-  kill_and_wait "$pid" postgres KILL
-}
+standby_stop() { pg_cluster_stop standby "$(sb_data)"; }
 
-standby_status() {
-  if [[ -f $(sb_data)/postmaster.pid ]] &&
-    "$PG_BIN/pg_isready" --quiet --host=127.0.0.1 --port="$STANDBY_PORT" --dbname=postgres >/dev/null 2>&1; then
-    log "standby: up on 127.0.0.1:$STANDBY_PORT"
-  else
-    log "standby: down"
-    return 1
-  fi
-}
+standby_status() { pg_cluster_status standby "$(sb_data)" "$STANDBY_PORT"; }
 
 standby_env() {
   echo "export DAL_TEST_STANDBY_URI='postgresql://$TEST_USER:$TEST_PASSWORD@127.0.0.1:$STANDBY_PORT/$TEST_DATABASE'"
