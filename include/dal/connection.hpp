@@ -993,6 +993,14 @@ private:
                 cfg_.timeouts, policies::timeout_request{opts.timeout, opts.operation}, now);
         return std::min(own, op_deadline_);
     }
+    /// What both forms do before reopening: refuse (a connection its owner closed, or a first
+    /// attempt), else drop what belonged to the old session.
+    void forget_broken_session(unsigned attempt) {
+        if (closed_by_user_) detail::throw_not_open();
+        if (attempt == 1) detail::throw_broken();
+        cache_.clear();  // statements of the old session
+        depth_ = 0;
+    }
     /// A connection that broke (the backend closed it after a fatal error, not the user) is
     /// opened again before the next attempt: a failure here happened before anything was
     /// sent, which is what makes it safe to retry.
@@ -1001,18 +1009,12 @@ private:
     /// no_retry keeps the old behaviour (the caller sees the connection is gone).
     void reopen_if_broken(unsigned attempt) {
         if (session_.is_open()) return;
-        if (closed_by_user_) detail::throw_not_open();
-        if (attempt == 1) detail::throw_broken();
-        cache_.clear();  // statements of the old session
-        depth_ = 0;
+        forget_broken_session(attempt);
         session_.open(cfg_);
     }
     boost::asio::awaitable<void> co_reopen_if_broken(unsigned attempt) {
         if (session_.is_open()) co_return;
-        if (closed_by_user_) detail::throw_not_open();
-        if (attempt == 1) detail::throw_broken();
-        cache_.clear();
-        depth_ = 0;
+        forget_broken_session(attempt);
         if constexpr (requires { session_.async_open(cfg_); })
             co_await session_.async_open(cfg_);
         else

@@ -276,7 +276,7 @@ public:
                 if (t.slot) {
                     lk.unlock();
                     expired.clear();
-                    if (!t.stale || validate(*t.slot, false))
+                    if (!t.stale || validate(*t.slot))
                         return lease(this->shared_from_this(), *t.slot);
                     continue;  // it was broken: discarded, try again
                 }
@@ -383,7 +383,7 @@ public:
             --acquired_;  // a health check is not an acquisition
             lk.unlock();
             expired.clear();
-            if (!validate(*t.slot, true)) return false;
+            if (!validate(*t.slot)) return false;
             lease l(this->shared_from_this(), *t.slot);  // back to the pool
             return true;
         }
@@ -711,7 +711,7 @@ private:
 
     /// Pings a connection taken from the idle list (it is marked in use); a broken one is
     /// discarded and false returned.
-    bool validate(slot_iter s, bool /*forced*/) {
+    bool validate(slot_iter s) {
         if (ping_or_discard(s)) return true;
         const std::lock_guard lk(mutex_);
         --acquired_;  // it was never handed out
@@ -848,7 +848,7 @@ private:
                                   [self, s, stale = t.stale, where, finish,
                                    expired = std::move(expired)]() mutable {
                                       expired.clear();
-                                      if (!stale || self->validate(s, false)) {
+                                      if (!stale || self->validate(s)) {
                                           finish(nullptr, lease(self, s));
                                           return;
                                       }
