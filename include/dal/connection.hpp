@@ -106,6 +106,10 @@ namespace detail {
 [[noreturn]] void throw_broken();
 /// client_errc::commit_outcome_unknown, keeping the server's diagnostics of `cause`.
 [[noreturn]] void throw_commit_unknown(const error& cause);
+/// client_errc::transaction_lost (errc::failover_retry): the session ended inside a
+/// transaction before COMMIT was sent, so the server rolled all of it back. Keeps `cause`'s
+/// diagnostics.
+[[noreturn]] void throw_transaction_lost(const error* cause);
 [[noreturn]] void throw_not_open();
 [[noreturn]] void throw_transaction_order(std::string_view what);
 
@@ -444,17 +448,24 @@ public:
     /// The Python design's auto_transaction: runs `f(*this)` inside the open transaction if
     /// there is one (joining it), else inside a new one committed when `f` returns. A
     /// serialization failure or deadlock of a transaction this call owns is retried as a whole
-    /// when the RetryPolicy says so.
+    /// when the RetryPolicy says so, and so is one lost with its connection (transaction_lost):
+    /// the retry reopens the connection first, on whichever host fits the target role now.
+    /// `opts.operation` limits the whole call (default `config.timeouts.operation`).
     template <class F>
-    decltype(auto) with_transaction(F&& f) {
+    decltype(auto) with_transaction(F&& f, const call_options& opts = {}) {
         if (depth_ > 0) return f(*this);
         // One operation: its statements are cut short at its deadline, and no retry of the
         // whole transaction starts after it.
-        const deadline op_end = operation_end(call_options{}, clock::now());
+        const deadline op_end = operation_end(opts, clock::now());
         const detail::restore_on_exit<deadline> restore(op_deadline_, op_end);
         for (unsigned attempt = 1;; ++attempt) {
+            bool began = false;  // before BEGIN nothing of this attempt can have run
             try {
+                // A session lost by an earlier attempt (transaction_lost) is opened again,
+                // on whichever host now fits the config's target role: that is failover.
+                reopen_if_broken(attempt);
                 transaction tx = begin();
+                began = true;
                 if constexpr (std::is_void_v<std::invoke_result_t<F&, basic_connection&>>) {
                     f(*this);
                     tx.commit();
@@ -465,8 +476,9 @@ public:
                     return result;
                 }
             } catch (const error& e) {
-                const auto delay =
-                    retry_.next_delay(e.code(), attempt, policies::unit::transaction);
+                const auto delay = retry_.next_delay(
+                    e.code(), attempt,
+                    began ? policies::unit::transaction : policies::unit::not_sent);
                 if (!delay || clock::now() + *delay >= op_end) throw;
                 std::this_thread::sleep_for(*delay);
             }
@@ -693,7 +705,7 @@ private:
                 // Inside a transaction nothing is retried statement by statement; otherwise
                 // the policy is told what kind of unit failed and decides (no_retry always
                 // gives up). A statement that may have run is never silently re-run.
-                if (depth_ > 0) throw;
+                if (depth_ > 0) rethrow_in_transaction(e);
                 const auto delay = retry_.next_delay(
                     e.code(), attempt, sent ? policies::unit::statement : policies::unit::not_sent);
                 // No retry starts after the operation's deadline.
@@ -897,7 +909,7 @@ private:
                 co_return n;
             } catch (const error& e) {
                 if constexpr (timed) breaker_.on_failure(e.code(), clock::now() - start);
-                if (depth_ > 0) throw;
+                if (depth_ > 0) rethrow_in_transaction(e);
                 const auto delay = retry_.next_delay(
                     e.code(), attempt, sent ? policies::unit::statement : policies::unit::not_sent);
                 if (!delay || clock::now() + *delay >= op_end) throw;
@@ -1021,8 +1033,27 @@ private:
             session_.open(cfg_);
     }
 
+    /// Rethrows the error being handled, or transaction_lost when it broke the session: the
+    /// server rolled back the whole transaction with it.
+    [[noreturn]] void rethrow_in_transaction(const error& e) const {
+        if (e.code() == errc::connection_error && !session_.is_open() && !closed_by_user_)
+            detail::throw_transaction_lost(&e);
+        throw;  // the error being handled: this is only called from a catch block
+    }
+    /// A broken session (not one its owner closed) inside a transaction: the transaction is
+    /// gone with it.
+    void require_transaction_alive() const {
+        if (session_.is_open()) return;
+        if (closed_by_user_) detail::throw_not_open();
+        detail::throw_transaction_lost(nullptr);
+    }
+
     std::size_t begin_level() {
-        require_open();
+        if (!session_.is_open()) {
+            if (depth_ > 0) require_transaction_alive();
+            if (closed_by_user_) detail::throw_not_open();
+            detail::throw_broken();
+        }
         if (depth_ == 0)
             session_.begin();
         else
@@ -1033,6 +1064,10 @@ private:
         if (level != depth_)
             detail::throw_transaction_order("commit of a transaction while a nested one is open");
         if (level == 1) {
+            if (!session_.is_open()) {
+                --depth_;  // COMMIT was never sent: the transaction is over, not committed
+                require_transaction_alive();
+            }
             try {
                 session_.commit();
             } catch (const error& e) {
@@ -1047,8 +1082,10 @@ private:
                 if (!session_.in_transaction()) --depth_;
                 throw;
             }
-        } else
+        } else {
+            require_transaction_alive();
             session_.release_savepoint(savepoint_name(level - 1));
+        }
         --depth_;
     }
     void rollback_level(std::size_t level) {
@@ -1056,8 +1093,16 @@ private:
             detail::throw_transaction_order("rollback of a transaction while a nested one is open");
         --depth_;  // whatever happens next, this level is over
         if (level == 1) {
-            session_.rollback();
+            // A session that broke (before or during this ROLLBACK) took the transaction with
+            // it: the server rolled it back, which is what was asked.
+            if (!session_.is_open() && !closed_by_user_) return;
+            try {
+                session_.rollback();
+            } catch (const error& e) {
+                if (e.code() != errc::connection_error || session_.is_open()) throw;
+            }
         } else {
+            require_transaction_alive();
             session_.rollback_to_savepoint(savepoint_name(level - 1));
             session_.release_savepoint(savepoint_name(level - 1));
         }

@@ -46,7 +46,7 @@ enum class errc {
     read_only,                    ///< a write was sent to a read-only server or transaction
     feature_not_supported,        ///< the backend or server version lacks the feature
     transaction_state,            ///< a verb that does not fit the transaction state
-    failover_retry,               ///< failed over before the statement ran: safe to retry
+    failover_retry,               ///< the work did not run or was rolled back: safe to retry it
     transaction_outcome_unknown,  ///< the connection broke while a commit was in flight
     closed,                       ///< the connection or object was already closed
     internal_error,               ///< a server or driver fault that fits nothing else
@@ -75,6 +75,7 @@ enum class client_errc {
     implicit_commit,         ///< the statement would commit the open transaction (MySQL DDL)
     connection_broken,       ///< the connection broke in an earlier call and was not reopened
     commit_outcome_unknown,  ///< the connection broke while COMMIT was in flight
+    transaction_lost,        ///< the connection broke inside a transaction, before COMMIT
 };
 
 /// The category of the portable conditions ("dal").

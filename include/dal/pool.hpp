@@ -313,6 +313,27 @@ public:
         }
     }
 
+    /// Runs `f(Connection&)` in a transaction on a pooled connection, as one operation: its
+    /// limit (`opts.operation`, else `config.timeouts.operation`; zero: none) covers waiting
+    /// for the connection, every attempt of the transaction and the backoff between them.
+    /// A transaction lost with its connection is run again on that connection, reopened on
+    /// whichever host fits the target role, when the connection's RetryPolicy allows.
+    template <class F>
+    decltype(auto) with_transaction(F&& f, call_options opts = {},
+                                    dal::source_location where = dal::source_location::current()) {
+        const auto start = clock::now();
+        const auto limit = opts.operation.value_or(cfg_.timeouts.operation);
+        std::chrono::milliseconds wait = opts_.acquire_timeout;
+        if (limit.count() > 0) wait = std::min(wait, limit);
+        lease l = acquire(wait, where);
+        if (limit.count() > 0) {
+            const auto left =
+                limit - std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
+            opts.operation = std::max(left, std::chrono::milliseconds(1));
+        }
+        return l->with_transaction(std::forward<F>(f), opts);
+    }
+
     /// The async form: completes with (std::exception_ptr, lease) on the handler's executor.
     /// Opening a connection (blocking in the drivers' connect) runs on dal's worker threads.
     template <class Token>

@@ -119,6 +119,80 @@ void stuck_queries_open_the_breaker(dal::config cfg, const std::string& stuck) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
+/// How a test ends its own session on the server: the id of this session, and the statement
+/// another session runs to terminate it.
+struct session_killer {
+    std::string own_id;     ///< SQL that returns this session's id
+    std::string terminate;  ///< SQL prefix; the id is appended
+};
+const session_killer pg_killer{"SELECT pg_backend_pid()", "SELECT pg_terminate_backend("};
+const session_killer mysql_killer{"SELECT CONNECTION_ID()", "KILL CONNECTION ("};
+
+template <class Connection, class Admin>
+void kill_session(Connection& victim, Admin& admin, const session_killer& k) {
+    const auto id = victim.template query_one<std::int64_t>(k.own_id).value();
+    admin.execute(k.terminate + std::to_string(id) + ")");
+    std::this_thread::sleep_for(100ms);
+}
+
+/// A transaction whose connection breaks before COMMIT: the server rolled it back, so the
+/// error says "retry" (failover_retry), with_transaction runs it again as a whole on the
+/// reopened connection, and every row lands exactly once.
+template <class Backend, class Plain>
+void lost_transaction_is_rerun_as_a_whole(const char* uri_variable, const session_killer& k) {
+    const dal::config cfg = dal_test::config_from_env(uri_variable);
+    const std::string table = dal_test::unique_table("res_lost");
+    Plain admin(cfg);
+    admin.execute("DROP TABLE IF EXISTS " + table);
+    admin.execute("CREATE TABLE " + table + " (id INT PRIMARY KEY)");
+    const std::string insert = "INSERT INTO " + table + " VALUES (?)";
+
+    // 1. No retry policy: the next statement, the commit and the guard each say so.
+    {
+        Plain db(cfg);
+        auto tx = db.begin();
+        db.execute(insert, 1);
+        kill_session(db, admin, k);
+        const dal::error next = expect_error([&] { db.execute(insert, 2); });
+        BOOST_TEST((next.code() == dal::errc::failover_retry), next.what());
+        BOOST_TEST((next.code() == dal::client_errc::transaction_lost), next.what());
+        const dal::error commit = expect_error([&] { tx.commit(); });
+        BOOST_TEST((commit.code() == dal::errc::failover_retry), commit.what());
+        BOOST_TEST(!tx.active());
+        BOOST_TEST(!db.in_transaction());
+    }
+    // The guard of a lost transaction rolls back quietly: the server did already.
+    {
+        Plain db(cfg);
+        auto tx = db.begin();
+        db.execute(insert, 3);
+        kill_session(db, admin, k);
+        tx.rollback();
+        BOOST_TEST(!db.in_transaction());
+    }
+    BOOST_TEST(admin.template query_one<std::int64_t>("SELECT COUNT(*) FROM " + table).value() ==
+               0);
+
+    // 2. With a retry policy: run again as a whole, on a reopened connection.
+    const pol::exponential_backoff retry = quick_retry();
+    resilient<Backend> db(cfg, retry);
+    const auto first_id = db.template query_one<std::int64_t>(k.own_id).value();
+    int attempts = 0;
+    db.with_transaction([&](resilient<Backend>& c) {
+        ++attempts;
+        c.execute(insert, 10);
+        if (attempts == 1) kill_session(c, admin, k);
+        c.execute(insert, 11);
+    });
+    BOOST_TEST(attempts == 2);
+    BOOST_TEST(retry.stats().granted == 1U);
+    BOOST_TEST(db.template query_one<std::int64_t>(k.own_id).value() != first_id);
+    BOOST_TEST(admin.template query<std::int64_t>("SELECT id FROM " + table + " ORDER BY id") ==
+                   (std::vector<std::int64_t>{10, 11}),
+               "the transaction applied exactly once");
+    admin.execute("DROP TABLE " + table);
+}
+
 BOOST_AUTO_TEST_SUITE(resilience_postgres,
                       *utf::precondition(dal_test::server_configured{"DAL_TEST_POSTGRES_URI"}))
 
@@ -249,6 +323,45 @@ BOOST_AUTO_TEST_CASE(link_broken_during_commit_is_outcome_unknown) {
     admin.execute("DROP FUNCTION " + table + "_slow()");
 }
 
+BOOST_AUTO_TEST_CASE(lost_transaction_is_failover_retry_and_rerun_whole) {
+    lost_transaction_is_rerun_as_a_whole<dal::postgres::backend, dal::postgres::connection>(
+        "DAL_TEST_POSTGRES_URI", pg_killer);
+}
+
+BOOST_AUTO_TEST_CASE(pool_operation_limit_covers_acquisition) {
+    const dal::config cfg = dal_test::config_from_env("DAL_TEST_POSTGRES_URI");
+    dal::pool_options o = dal::pool_options::from(cfg);
+    o.min = 0;
+    o.max = 1;
+    o.acquire_timeout = 5s;
+    auto pool = dal::basic_pool<dal::postgres::connection>::create(cfg, o);
+    dal::call_options op;
+    op.operation = 300ms;
+    {
+        const auto held = pool->acquire();
+        // The pool is saturated: the operation's limit, not the 5 s acquisition limit, ends
+        // the wait.
+        const auto start = clk::now();
+        const dal::error e =
+            expect_error([&] { pool->with_transaction([](dal::postgres::connection&) {}, op); });
+        BOOST_TEST((e.code() == dal::errc::pool_timeout), e.what());
+        BOOST_TEST(ms_since(start) < 1000);
+    }
+    // What the wait used is gone from the statements' share: a statement that would run for
+    // 5 s ends at the operation's limit.
+    const auto start = clk::now();
+    const dal::error e = expect_error([&] {
+        pool->with_transaction(
+            [](dal::postgres::connection& c) { c.execute("SELECT pg_sleep(5)"_sql); }, op);
+    });
+    BOOST_TEST((e.code() == dal::errc::timeout), e.what());
+    BOOST_TEST(ms_since(start) < 2000);
+    // And the pool still works.
+    const auto n = pool->with_transaction(
+        [](dal::postgres::connection& c) { return c.query_one<std::int32_t>("SELECT 7"_sql); });
+    BOOST_TEST(n.value() == 7);
+}
+
 BOOST_AUTO_TEST_CASE(stuck_pg_sleep_opens_the_breaker) {
     stuck_queries_open_the_breaker<pg_resilient>(dal_test::config_from_env("DAL_TEST_POSTGRES_URI"),
                                                  "SELECT pg_sleep(30)");
@@ -347,6 +460,11 @@ BOOST_AUTO_TEST_SUITE_END()
 // ---------------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(resilience_mysql,
                       *utf::precondition(dal_test::server_configured{"DAL_TEST_MYSQL_URI"}))
+
+BOOST_AUTO_TEST_CASE(lost_transaction_is_failover_retry_and_rerun_whole) {
+    lost_transaction_is_rerun_as_a_whole<dal::mysql::backend, dal::mysql::connection>(
+        "DAL_TEST_MYSQL_URI", mysql_killer);
+}
 
 BOOST_AUTO_TEST_CASE(stuck_sleep_opens_the_breaker) {
     stuck_queries_open_the_breaker<resilient<dal::mysql::backend>>(

@@ -103,6 +103,19 @@ void throw_commit_unknown(const error& cause) {
     throw error(make_error_code(client_errc::commit_outcome_unknown), std::move(d));
 }
 
+void throw_transaction_lost(const error* cause) {
+    diagnostics d = cause != nullptr ? cause->diag() : diagnostics{};
+    const std::string why = cause == nullptr ? std::string("it broke in an earlier call")
+                            : cause->diag().message.empty() ? std::string(cause->code().message())
+                                                            : cause->diag().message;
+    d.message =
+        "the connection broke inside a transaction before COMMIT was sent, so the server rolled "
+        "the whole transaction back and none of it was committed; run the whole transaction "
+        "again (with_transaction does when its RetryPolicy allows) (" +
+        why + ")";
+    throw error(make_error_code(client_errc::transaction_lost), std::move(d));
+}
+
 void throw_not_open() {
     throw error(make_error_code(client_errc::connection_closed),
                 "the connection is closed: open a new one");

@@ -38,7 +38,8 @@ public:
             case errc::read_only: return "read-only";
             case errc::feature_not_supported: return "feature not supported";
             case errc::transaction_state: return "invalid transaction state";
-            case errc::failover_retry: return "failed over before the statement ran; retry";
+            case errc::failover_retry:
+                return "the work did not run, or was rolled back with its connection; retry it";
             case errc::transaction_outcome_unknown:
                 return "connection lost during commit; transaction outcome unknown";
             case errc::closed: return "closed";
@@ -78,6 +79,9 @@ public:
             case client_errc::connection_broken: return "the connection broke in an earlier call";
             case client_errc::commit_outcome_unknown:
                 return "the connection broke while COMMIT was in flight: outcome unknown";
+            case client_errc::transaction_lost:
+                return "the connection broke inside a transaction: it was rolled back; run it "
+                       "again";
         }
         return "unknown dal client error " + std::to_string(ev);
     }
@@ -104,6 +108,7 @@ public:
             case client_errc::implicit_commit: return errc::transaction_state;
             case client_errc::connection_broken: return errc::connection_error;
             case client_errc::commit_outcome_unknown: return errc::transaction_outcome_unknown;
+            case client_errc::transaction_lost: return errc::failover_retry;
         }
         return {ev, *this};
     }

@@ -298,7 +298,10 @@ void session::open(const config& cfg) {
                                (read_only ? "read-only" : "writable") +
                                " (@@global.read_only) and target_role wants a " +
                                (want == "primary" ? "primary" : "standby");
-                last.emplace(make_mysql_error(read_only ? 1290U : 2003U), std::move(diag));
+                // A connect that finds no host of the wanted role is a failed connect
+                // (connection_error), whatever the roles found: nothing was sent, and during
+                // a failover the promoted replica turns up in a moment, so a retry may succeed.
+                last.emplace(make_mysql_error(2003U), std::move(diag));
                 mysql_.reset();
                 continue;
             }
