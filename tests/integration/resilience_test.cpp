@@ -10,12 +10,17 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <dal/mysql.hpp>
@@ -360,6 +365,52 @@ BOOST_AUTO_TEST_CASE(pool_operation_limit_covers_acquisition) {
     const auto n = pool->with_transaction(
         [](dal::postgres::connection& c) { return c.query_one<std::int32_t>("SELECT 7"_sql); });
     BOOST_TEST(n.value() == 7);
+}
+
+BOOST_AUTO_TEST_CASE(late_cancel_request_does_not_hit_the_next_statement) {
+    namespace asio = boost::asio;
+    dal::config cfg = dal_test::config_from_env("DAL_TEST_POSTGRES_URI");
+    dal_test::tcp_proxy proxy(cfg.hosts.at(0).port);
+    cfg.hosts[0].port = proxy.port();
+    cfg.timeouts.statement = 200ms;
+    cfg.options.emplace_back("cancel_grace", "2s");
+    asio::io_context io;
+    dal::postgres::connection db(io.get_executor(), cfg);
+    // The cancel request (a connection of its own) is held up at the proxy: the statement it
+    // was sent for finishes on its own first.
+    proxy.hold_new();
+    std::atomic<bool> first_done{false};
+    std::optional<dal::error> second_failed;
+    std::optional<int> second;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            try {
+                co_await db.async_execute("SELECT pg_sleep(0.3)"_sql, asio::use_awaitable);
+            } catch (const dal::error&) {  // NOLINT(bugprone-empty-catch): either outcome
+            }
+            first_done = true;
+            try {
+                second = co_await db.async_query_one<int>("SELECT 7 FROM pg_sleep(0.12)"_sql,
+                                                          dal::params(), asio::use_awaitable);
+            } catch (const dal::error& e) {
+                second_failed = e;
+            }
+        },
+        asio::detached);
+    std::thread release([&] {
+        while (!first_done)
+            std::this_thread::sleep_for(1ms);
+        // The second statement is running (or waiting for the cancel to land) now.
+        std::this_thread::sleep_for(40ms);
+        proxy.accept_new();
+    });
+    io.run();
+    release.join();
+    // Landing during the second statement, the request would have cancelled it; the session
+    // waits for it to land (on an idle backend) before sending the next statement instead.
+    BOOST_TEST(!second_failed.has_value(), (second_failed ? second_failed->what() : ""));
+    BOOST_TEST(second.value_or(0) == 7);
 }
 
 BOOST_AUTO_TEST_CASE(stuck_pg_sleep_opens_the_breaker) {

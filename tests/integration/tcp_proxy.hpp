@@ -55,6 +55,10 @@ public:
     [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
     void stall() noexcept { stalled_ = true; }
     void resume() noexcept { stalled_ = false; }
+    /// New connections wait (unanswered) while the existing ones keep working: a cancel
+    /// request, which opens a connection of its own, is held up; `accept_new()` lets them in.
+    void hold_new() noexcept { hold_new_ = true; }
+    void accept_new() noexcept { hold_new_ = false; }
     /// Connections forwarded now.
     [[nodiscard]] std::size_t connections() const {
         const std::lock_guard lk(m_);
@@ -82,7 +86,7 @@ private:
             // While stalled nothing is read: not the clients, the server, or new connections
             // (they wait in the listen backlog, their handshake done by the kernel).
             if (!stalled) {
-                fds.push_back({listen_fd_, POLLIN, 0});
+                if (!hold_new_) fds.push_back({listen_fd_, POLLIN, 0});
                 const std::lock_guard lk(m_);
                 for (const auto& [a, b] : pairs_) {
                     fds.push_back({a, POLLIN, 0});
@@ -152,6 +156,7 @@ private:
     int listen_fd_ = -1;
     std::atomic<bool> stop_{false};
     std::atomic<bool> stalled_{false};
+    std::atomic<bool> hold_new_{false};
     mutable std::mutex m_;
     std::vector<std::pair<int, int>> pairs_;  ///< (client side, server side)
     std::thread thread_;

@@ -80,7 +80,11 @@ struct cancel_handle {
     /// cancel this way cannot end before the request lands, and a request that lands late
     /// cannot cancel the next statement instead.
     void send_and_wait(std::chrono::milliseconds limit) noexcept;
+    /// No request is on its way: none could land during a later statement and cancel it.
+    [[nodiscard]] bool settled() const noexcept { return in_flight->load() == 0; }
     void set(PGcancel* k);
+    /// Requests sent and not yet delivered (their threads hold copies).
+    std::shared_ptr<std::atomic<int>> in_flight = std::make_shared<std::atomic<int>>(0);
     void clear() noexcept;
 };
 }  // namespace detail
@@ -269,6 +273,7 @@ public:
                                                         deadline d, Handler& on_row) {
         attach_socket(co_await boost::asio::this_coro::executor);
         check_params(st, params);
+        if (!cancel_->settled()) co_await async_settle_cancel();
         if (std::string pre = pending_sql(d); !pre.empty())
             co_await async_run_simple(std::move(pre));
         current_sql_ = st.sql_;
@@ -396,6 +401,13 @@ private:
 
     void require_open() const;
     void begin_wait(deadline d);
+    /// Before a statement starts, a cancel request still on its way (sent at an earlier
+    /// statement's deadline, which then finished anyway) is waited for, up to cancel_grace:
+    /// landing now it would cancel the new statement. One that does not land by then closes
+    /// the connection. Blocking form (called by begin_wait) and async form.
+    void settle_cancel();
+    boost::asio::awaitable<void> async_settle_cancel();
+    [[noreturn]] void fail_unsettled_cancel();
     [[nodiscard]] deadline default_deadline() const;
     [[nodiscard]] std::string pending_sql(deadline d);
     void check_params(statement& st, std::span<const param_ref> params);

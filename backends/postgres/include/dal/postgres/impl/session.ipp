@@ -183,10 +183,18 @@ void detail::cancel_handle::send() noexcept {
             k = key;
         }
         if (!k) return;
-        std::thread([k = std::move(k)] {
-            std::array<char, 256> buf{};
-            PQcancel(k.get(), buf.data(), static_cast<int>(buf.size()));
-        }).detach();
+        auto count = in_flight;
+        ++*count;
+        try {
+            std::thread([k = std::move(k), count] {
+                std::array<char, 256> buf{};
+                PQcancel(k.get(), buf.data(), static_cast<int>(buf.size()));
+                --*count;
+            }).detach();
+        } catch (...) {
+            --*count;
+            throw;
+        }
     } catch (...) {  // NOLINT(bugprone-empty-catch): no thread: cancel_grace closes the
                      // connection instead
     }
@@ -202,11 +210,19 @@ void detail::cancel_handle::send_and_wait(std::chrono::milliseconds limit) noexc
         if (!k) return;
         auto delivered = std::make_shared<std::promise<void>>();
         std::future<void> done = delivered->get_future();
-        std::thread([k = std::move(k), delivered] {
-            std::array<char, 256> buf{};
-            PQcancel(k.get(), buf.data(), static_cast<int>(buf.size()));
-            delivered->set_value();
-        }).detach();
+        auto count = in_flight;
+        ++*count;
+        try {
+            std::thread([k = std::move(k), delivered, count] {
+                std::array<char, 256> buf{};
+                PQcancel(k.get(), buf.data(), static_cast<int>(buf.size()));
+                --*count;
+                delivered->set_value();
+            }).detach();
+        } catch (...) {
+            --*count;
+            throw;
+        }
         done.wait_for(limit);
     } catch (...) {  // NOLINT(bugprone-empty-catch): no thread: cancel_grace closes the
                      // connection instead
@@ -486,7 +502,36 @@ void session::require_open() const {
                     "the PostgreSQL connection is closed");
 }
 
+void session::settle_cancel() {
+    if (cancel_->settled()) return;
+    const auto until = clock::now() + cancel_grace_;
+    while (!cancel_->settled()) {
+        if (clock::now() >= until) fail_unsettled_cancel();
+        std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    }
+}
+
+boost::asio::awaitable<void> session::async_settle_cancel() {
+    const auto until = clock::now() + cancel_grace_;
+    boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor);
+    while (!cancel_->settled()) {
+        if (clock::now() >= until) fail_unsettled_cancel();
+        pause.expires_after(std::chrono::milliseconds{1});
+        co_await pause.async_wait(boost::asio::use_awaitable);
+    }
+}
+
+void session::fail_unsettled_cancel() {
+    fail_connection(
+        "a cancel request sent for an earlier statement was not delivered within "
+        "cancel_grace (" +
+        std::to_string(cancel_grace_.count()) +
+        " ms); it could still land and cancel the next statement instead, so the connection "
+        "was closed before sending it");
+}
+
 void session::begin_wait(deadline d) {
+    settle_cancel();  // async callers have settled it without blocking already
     stop_.store(stop_reason::none);
     cancel_sent_ = false;
     give_up_ = false;
@@ -931,6 +976,7 @@ boost::asio::awaitable<result_ptr> session::async_next_result() {
 
 boost::asio::awaitable<std::string> session::async_run_simple(std::string sql) {
     attach_socket(co_await boost::asio::this_coro::executor);
+    if (!cancel_->settled()) co_await async_settle_cancel();
     simple_sql_ = std::move(sql);
     current_sql_ = simple_sql_;
     begin_wait(default_deadline());
@@ -949,6 +995,7 @@ boost::asio::awaitable<std::string> session::async_run_simple(std::string sql) {
 boost::asio::awaitable<statement> session::async_prepare(std::string sql) {
     if (!named_) co_return statement({}, std::move(sql), generation_, graveyard_);
     attach_socket(co_await boost::asio::this_coro::executor);
+    if (!cancel_->settled()) co_await async_settle_cancel();
     std::string name = "dal_" + std::to_string(++next_name_);
     current_sql_ = sql;
     begin_wait(default_deadline());
