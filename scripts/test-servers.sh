@@ -12,36 +12,44 @@
 #   standby        port ${DAL_TEST_STANDBY_PORT:-25433}    a streaming-replication standby of that
 #                                                      PostgreSQL (pg_basebackup), for failover tests
 #   MariaDB 10.11  port ${DAL_TEST_MYSQL_PORT:-23306}      user dal / dal_test_pw, database dal_test
+#   replica        port ${DAL_TEST_REPLICA_PORT:-23307}    a read-only replica of that MariaDB
+#                                                      (asynchronous, GTID), for failover tests
 #
 # and writes STATE_DIR/env.sh, which exports DAL_TEST_POSTGRES_URI, DAL_TEST_PGBOUNCER_URI,
-# DAL_TEST_STANDBY_URI and DAL_TEST_MYSQL_URI.
+# DAL_TEST_STANDBY_URI, DAL_TEST_MYSQL_URI and DAL_TEST_MYSQL_REPLICA_URI.
 # `stop` stops them and removes STATE_DIR; it succeeds even when nothing is running.
 # `status` prints whether each server is up (exit 0 only if all are); `logs` prints the log tails.
 #
-#   scripts/test-servers.sh kill|halt|resume postgres|standby|mysql [STATE_DIR]
-#   scripts/test-servers.sh promote|reset standby [STATE_DIR]
+#   scripts/test-servers.sh kill|halt|resume postgres|standby|mysql|replica [STATE_DIR]
+#   scripts/test-servers.sh promote|reset standby|replica [STATE_DIR]
 #
 # are for fault tests: `kill` SIGKILLs a server and its children (a crash), `halt` shuts it
-# down normally, `resume` starts it again on its data; `promote` makes the standby a primary,
-# `reset` makes it a fresh standby of the primary again (new base backup). env.sh exports DAL_TEST_SERVERS_CTL, the
-# command prefix tests use for them (see tests/integration/servers.hpp).
+# down normally, `resume` starts it again on its data; `promote` makes the standby (replica) a
+# primary, `reset` makes it a fresh standby of the primary again (new base backup; for the
+# replica, a new replica that replays the primary's binary log, after resuming the primary if it
+# is down). env.sh exports DAL_TEST_SERVERS_CTL, the command prefix tests use for them (see
+# tests/integration/servers.hpp).
 #
 # DAL_TEST_SERVERS="postgres pgbouncer mysql" selects which servers `start` starts (default:
-# all; pgbouncer needs postgres). They start in the order above, whatever the order given.
+# all; pgbouncer and standby need postgres, replica needs mysql). They start in the order above,
+# whatever the order given.
 #
 # The system-wide servers of the Debian packages are never used or touched. Run as root, the
 # servers run as the `postgres` (PostgreSQL and PgBouncer, which both refuse to run as root) and
 # `mysql` system users; run as any other user, they run as that user.
 #
 # Adding a server: write <name>_start, <name>_stop, <name>_status, <name>_env and <name>_logs,
-# and add <name> to ALL_SERVERS.
+# and add <name> to ALL_SERVERS (for kill/halt/resume also <name>_pid and <name>_launch, and
+# <name> in one_server and server_comm).
 set -euo pipefail
 
-ALL_SERVERS=(postgres pgbouncer standby mysql) # in start order
+ALL_SERVERS=(postgres pgbouncer standby mysql replica) # in start order
 
 readonly TEST_USER=dal
 readonly TEST_PASSWORD=dal_test_pw
 readonly TEST_DATABASE=dal_test
+readonly REPL_USER=dal_repl # the MariaDB replica's replication account (on the primary)
+readonly REPL_PASSWORD=dal_repl_pw
 readonly READY_TIMEOUT=60 # seconds a server gets to come up
 readonly STOP_TIMEOUT=20  # seconds a server gets to shut down before SIGKILL
 
@@ -53,6 +61,7 @@ PG_PORT=${DAL_TEST_PG_PORT:-25432}
 PGBOUNCER_PORT=${DAL_TEST_PGBOUNCER_PORT:-26432}
 STANDBY_PORT=${DAL_TEST_STANDBY_PORT:-25433}
 MYSQL_PORT=${DAL_TEST_MYSQL_PORT:-23306}
+REPLICA_PORT=${DAL_TEST_REPLICA_PORT:-23307}
 
 # Keep the caller's client settings from redirecting the commands below.
 unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGPASSFILE PGSERVICE PGSERVICEFILE \
@@ -74,8 +83,8 @@ die() {
 
 usage() {
   echo "usage: $0 start|stop|status|logs [STATE_DIR]" >&2
-  echo "       $0 kill|halt|resume postgres|standby|mysql [STATE_DIR]" >&2
-  echo "       $0 promote|reset standby [STATE_DIR]" >&2
+  echo "       $0 kill|halt|resume postgres|standby|mysql|replica [STATE_DIR]" >&2
+  echo "       $0 promote|reset standby|replica [STATE_DIR]" >&2
   exit 2
 }
 
@@ -490,6 +499,20 @@ standby_start() {
 
 standby_stop() { pg_cluster_stop standby "$(sb_data)"; }
 
+# promote standby: pg_ctl promote.
+standby_promote() {
+  log "standby: promoting"
+  as_user "$(service_user postgres)" "$PG_BIN/pg_ctl" promote --pgdata="$(sb_data)" --wait \
+    --timeout="$READY_TIMEOUT" --silent || die "standby: pg_ctl promote failed"
+}
+
+# reset standby: a new base backup of the primary (which must be up).
+standby_reset() {
+  standby_stop
+  standby_make
+  standby_launch
+}
+
 standby_status() { pg_cluster_status standby "$(sb_data)" "$STANDBY_PORT"; }
 
 standby_env() {
@@ -499,94 +522,181 @@ standby_env() {
 standby_logs() { show_log "$(sb_log)" 2>&1; }
 
 # ---------------------------------------------------------------------------------------------
-# MariaDB 10.11
+# MariaDB 10.11: the primary (server `mysql`) and its replica (server `replica`)
 
-my_cnf() { echo "$STATE_DIR/mysql/my.cnf"; }
-my_log() { echo "$STATE_DIR/mysql/error.log"; }
-my_pidfile() { echo "$STATE_DIR/mysql/run/mariadbd.pid"; }
+# What the primary and the replica share, for a server NAME whose files are in STATE_DIR/NAME
+# and whose port is in STATE_DIR/NAME.port.
+my_cnf() { echo "$STATE_DIR/$1/my.cnf"; }
+my_log() { echo "$STATE_DIR/$1/error.log"; }
+my_data() { echo "$STATE_DIR/$1/data"; }
+my_run() { echo "$STATE_DIR/$1/run"; }
+my_pidfile() { echo "$STATE_DIR/$1/run/mariadbd.pid"; }
+my_port() { cat "$STATE_DIR/$1.port"; }
 
-# Starts the server on its existing data directory and waits until it accepts connections.
-mysql_launch() {
-  local mariadbd cnf port
-  mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
-  cnf=$(my_cnf)
-  port=$(cat "$STATE_DIR/mysql.port" 2>/dev/null || echo "$MYSQL_PORT")
-  log "mysql: starting on 127.0.0.1:$port"
-  # mariadbd drops to `user` itself when started as root. setsid: keep terminal signals away.
-  (cd "$STATE_DIR" && exec setsid "$mariadbd" --defaults-file="$cnf" </dev/null >>"$(my_log)" 2>&1 3>&- 4>&-) &
-  echo "$!" >"$STATE_DIR/mysql/launched.pid"
-  wait_ready mysql "$(my_log)" "$!" mariadbd \
-    mariadb-admin --defaults-file="$cnf" --connect-timeout=2 ping
+# my_admin NAME ARGS...: the mariadb client as the server's admin account, over its unix socket.
+# As root that is root@localhost (unix_socket auth); otherwise mariadb-install-db created an
+# account named after the invoking OS user, also with unix_socket auth.
+my_admin() {
+  local name=$1
+  shift
+  mariadb --defaults-file="$(my_cnf "$name")" --user="$(id -un)" --connect-timeout=10 "$@"
 }
 
-mysql_pid() { cat "$(my_pidfile)" 2>/dev/null || cat "$STATE_DIR/mysql/launched.pid" 2>/dev/null || true; }
+# my_query NAME SQL: runs SQL as the admin account, printing tab-separated rows.
+my_query() { my_admin "$1" --batch --skip-column-names --execute="$2"; }
 
-mysql_start() {
-  local user data run cnf
+# my_configure NAME PORT: makes STATE_DIR/NAME (but not its data directory) and writes its
+# my.cnf: the settings both servers share, then the server's own, read from stdin.
+my_configure() {
+  local name=$1 port=$2 user run
   user=$(service_user mysql)
-  data=$STATE_DIR/mysql/data
-  run=$STATE_DIR/mysql/run
-  cnf=$(my_cnf)
-  command -v mariadbd >/dev/null || [[ -x /usr/sbin/mariadbd ]] ||
-    die "mariadbd not found; run scripts/install-deps.sh"
-  check_port "$MYSQL_PORT" DAL_TEST_MYSQL_PORT
+  run=$(my_run "$name")
   check_socket_path "$run/mariadbd.sock"
-  echo "$MYSQL_PORT" >"$STATE_DIR/mysql.port"
-
-  mkdir -p "$STATE_DIR/mysql"
-  chmod 0755 "$STATE_DIR/mysql"
-  make_dir "$data" "$user" 0750
+  mkdir -p "$STATE_DIR/$name"
+  chmod 0755 "$STATE_DIR/$name"
   make_dir "$run" "$user" 0755
-  : >"$(my_log)"
-  if is_root; then chown "$user:" "$(my_log)"; fi
-
+  : >"$(my_log "$name")"
+  if is_root; then chown "$user:" "$(my_log "$name")"; fi
   # A private defaults file: nothing from /etc/mysql or ~/.my.cnf is read.
-  cat >"$cnf" <<EOF
+  {
+    cat <<EOF
 # dal test server (scripts/test-servers.sh)
 [mariadbd]
 user = $user
-datadir = $data
+datadir = $(my_data "$name")
 socket = $run/mariadbd.sock
-pid-file = $(my_pidfile)
-log-error = $(my_log)
-port = $MYSQL_PORT
+pid-file = $(my_pidfile "$name")
+log-error = $(my_log "$name")
+port = $port
 bind-address = 127.0.0.1
 skip-name-resolve
-skip-log-bin
 max_connections = 300
 innodb_buffer_pool_size = 64M
 innodb_log_file_size = 32M
 # 2: the log reaches the OS at every commit (survives kill -9 of the server, which the fault
-# tests do), fsynced once a second.
+# tests do), fsynced once a second. The binary log (sync_binlog = 0) reaches the OS at every
+# commit too.
 innodb_flush_log_at_trx_commit = 2
 innodb_doublewrite = 0
 character-set-server = utf8mb4
 collation-server = utf8mb4_general_ci
 default-time-zone = '+00:00'
+# For the binary log (where one is kept, see below): row-based, and stored functions and
+# triggers can be created without SUPER, which the test user lacks.
+binlog_format = ROW
+log_bin_trust_function_creators = ON
+EOF
+    cat
+    cat <<EOF
 
 [client]
 socket = $run/mariadbd.sock
-port = $MYSQL_PORT
+port = $port
 EOF
-  chmod 0644 "$cnf"
+  } >"$(my_cnf "$name")"
+  chmod 0644 "$(my_cnf "$name")"
+}
+
+# my_launch NAME: starts the server on its existing data directory and waits until it accepts
+# connections.
+my_launch() {
+  local name=$1 mariadbd cnf
+  mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+  cnf=$(my_cnf "$name")
+  log "$name: starting on 127.0.0.1:$(my_port "$name")"
+  # mariadbd drops to `user` itself when started as root. setsid: keep terminal signals away.
+  (cd "$STATE_DIR" && exec setsid "$mariadbd" --defaults-file="$cnf" \
+    </dev/null >>"$(my_log "$name")" 2>&1 3>&- 4>&-) &
+  local pid=$!
+  echo "$pid" >"$STATE_DIR/$name/launched.pid"
+  # Until the subshell has exec'd, the pid's command name is still bash.
+  local deadline=$((SECONDS + 5))
+  while [[ -r /proc/$pid/comm ]] && ! pid_alive "$pid" mariadbd && ((SECONDS < deadline)); do
+    sleep 0.02
+  done
+  wait_ready "$name" "$(my_log "$name")" "$pid" mariadbd \
+    mariadb-admin --defaults-file="$cnf" --connect-timeout=2 ping
+}
+
+my_pid() {
+  cat "$(my_pidfile "$1")" 2>/dev/null || cat "$STATE_DIR/$1/launched.pid" 2>/dev/null || true
+}
+
+my_stop() {
+  local name=$1 pid
+  pid=$(cat "$(my_pidfile "$name")" 2>/dev/null || true)
+  if pid_alive "$pid" mariadbd; then
+    log "$name: stopping (pid $pid)"
+    # SIGTERM is a normal shutdown and needs no credentials.
+    kill_and_wait "$pid" mariadbd TERM
+  fi
+  # No pid file yet: the server was still starting up, when it may ignore SIGTERM. Its data
+  # is about to be thrown away, so kill it.
+  pid=$(cat "$STATE_DIR/$name/launched.pid" 2>/dev/null || true)
+  if pid_alive "$pid" mariadbd; then
+    log "$name: killing half-started server (pid $pid)"
+    kill_and_wait "$pid" mariadbd KILL
+  fi
+}
+
+my_up() { # my_up NAME: true if the server answers a ping
+  [[ -f $(my_cnf "$1") ]] &&
+    mariadb-admin --defaults-file="$(my_cnf "$1")" --connect-timeout=2 ping >/dev/null 2>&1
+}
+
+my_status() {
+  if my_up "$1"; then
+    log "$1: up on 127.0.0.1:$(my_port "$1")"
+  else
+    log "$1: down"
+    return 1
+  fi
+}
+
+my_env() { # my_env NAME VARIABLE
+  echo "export $2='mysql://$TEST_USER:$TEST_PASSWORD@127.0.0.1:$(my_port "$1")/$TEST_DATABASE'"
+}
+
+# --- the primary
+
+mysql_launch() { my_launch mysql; }
+mysql_pid() { my_pid mysql; }
+
+mysql_start() {
+  local user data
+  user=$(service_user mysql)
+  data=$(my_data mysql)
+  command -v mariadbd >/dev/null || [[ -x /usr/sbin/mariadbd ]] ||
+    die "mariadbd not found; run scripts/install-deps.sh"
+  check_port "$MYSQL_PORT" DAL_TEST_MYSQL_PORT
+  echo "$MYSQL_PORT" >"$STATE_DIR/mysql.port"
+
+  # Binary logging from the first start on, so that the log holds every change made to the
+  # server, the accounts and the database below included: a replica replays it from the
+  # beginning. So it is never purged.
+  my_configure mysql "$MYSQL_PORT" <<EOF
+server_id = 1
+log_bin = mariadb-bin
+binlog_expire_logs_seconds = 0
+EOF
+  make_dir "$data" "$user" 0750
 
   log "mysql: mariadb-install-db $data"
-  if ! (cd "$STATE_DIR" && mariadb-install-db --defaults-file="$cnf" --user="$user" \
+  if ! (cd "$STATE_DIR" && mariadb-install-db --defaults-file="$(my_cnf mysql)" --user="$user" \
     --auth-root-authentication-method=socket --skip-test-db --skip-name-resolve \
     >"$STATE_DIR/mysql/install-db.log" 2>&1); then
     show_log "$STATE_DIR/mysql/install-db.log"
-    show_log "$(my_log)"
+    show_log "$(my_log mysql)"
     die "mysql: mariadb-install-db failed"
   fi
+  # The replica starts from a copy of the data directory as mariadb-install-db left it (the
+  # same system tables and admin account; much quicker than a second mariadb-install-db).
+  cp -a "$data" "$STATE_DIR/mysql/installed-data"
 
   mysql_launch
 
-  # As root the admin account is root@localhost (unix_socket auth); otherwise install-db created
-  # an account named after the invoking OS user, also with unix_socket auth.
   log "mysql: creating user $TEST_USER and database $TEST_DATABASE"
-  local admin
-  admin=$(id -un)
-  mariadb --defaults-file="$cnf" --user="$admin" <<EOF
+  my_admin mysql <<EOF
 CREATE DATABASE $TEST_DATABASE CHARACTER SET utf8mb4;
 CREATE USER '$TEST_USER'@'127.0.0.1' IDENTIFIED BY '$TEST_PASSWORD';
 CREATE USER '$TEST_USER'@'localhost' IDENTIFIED BY '$TEST_PASSWORD';
@@ -597,7 +707,11 @@ GRANT ALL PRIVILEGES ON \`${TEST_DATABASE}\\_%\`.* TO '$TEST_USER'@'127.0.0.1', 
 -- (a connection of the same user needs no privilege; this covers tests that kill across users).
 GRANT PROCESS, CONNECTION ADMIN ON *.* TO '$TEST_USER'@'127.0.0.1', '$TEST_USER'@'localhost';
 -- READ_ONLY ADMIN: SET GLOBAL read_only, for the target-role test (a replica is read-only).
+-- It also exempts the account from read_only: on the replica, it can write.
 GRANT READ_ONLY ADMIN ON *.* TO '$TEST_USER'@'127.0.0.1', '$TEST_USER'@'localhost';
+-- The account the replica replicates with.
+CREATE USER '$REPL_USER'@'127.0.0.1' IDENTIFIED BY '$REPL_PASSWORD';
+GRANT REPLICATION SLAVE ON *.* TO '$REPL_USER'@'127.0.0.1';
 EOF
 
   local out
@@ -608,42 +722,146 @@ EOF
   log "mysql: ready ($TEST_USER can log in over TCP)"
 }
 
-mysql_stop() {
-  local pid
-  pid=$(cat "$(my_pidfile)" 2>/dev/null || true)
-  if pid_alive "$pid" mariadbd; then
-    log "mysql: stopping (pid $pid)"
-    # SIGTERM is a normal shutdown and needs no credentials.
-    kill_and_wait "$pid" mariadbd TERM
-  fi
-  # No pid file yet: the server was still starting up, when it may ignore SIGTERM. Its data
-  # is about to be thrown away, so kill it.
-  pid=$(cat "$STATE_DIR/mysql/launched.pid" 2>/dev/null || true)
-  if pid_alive "$pid" mariadbd; then
-    log "mysql: killing half-started server (pid $pid)"
-    kill_and_wait "$pid" mariadbd KILL
-  fi
+mysql_stop() { my_stop mysql; }
+mysql_status() { my_status mysql; }
+mysql_env() { my_env mysql DAL_TEST_MYSQL_URI; }
+mysql_logs() { show_log "$(my_log mysql)" 2>&1; }
+
+# ---------------------------------------------------------------------------------------------
+# MariaDB replica: asynchronous GTID replication from the private MariaDB, for failover tests
+
+replica_launch() { my_launch replica; }
+replica_pid() { my_pid replica; }
+
+# slave_status prints SHOW SLAVE STATUS as "Field: value" lines (nothing once promoted);
+# slave_field STATUS FIELD extracts FIELD's value.
+slave_status() { my_admin replica --batch --vertical --execute='SHOW SLAVE STATUS'; }
+slave_field() { sed -n "s/^ *$2: //p" <<<"$1"; }
+
+# True once both replication threads run (the I/O thread has connected to the primary).
+replica_replicating() {
+  local st
+  st=$(slave_status) || return 1
+  [[ $(slave_field "$st" Slave_IO_Running) == Yes && $(slave_field "$st" Slave_SQL_Running) == Yes ]]
 }
 
-mysql_status() {
-  local port
-  port=$(cat "$STATE_DIR/mysql.port" 2>/dev/null || echo "$MYSQL_PORT")
-  if [[ -f $(my_cnf) ]] &&
-    mariadb-admin --defaults-file="$(my_cnf)" --connect-timeout=2 ping >/dev/null 2>&1; then
-    log "mysql: up on 127.0.0.1:$port"
+# A fresh replica of the primary (which must be up), on its own port: a copy of the freshly
+# installed data directory that replays the primary's binary log from its beginning
+# (MASTER_USE_GTID with an empty gtid_slave_pos). Returns once it has caught up with everything
+# the primary had logged.
+replica_make() {
+  local data installed=$STATE_DIR/mysql/installed-data
+  data=$(my_data replica)
+  [[ -d $installed ]] || die "replica: $installed is missing; start mysql first"
+  rm -rf "$data"
+  my_configure replica "$(my_port replica)" <<EOF
+# The replica: read-only until \`promote replica\`. replica_make sets up the replication
+# (CHANGE MASTER TO), which starts again by itself after a restart. It logs what it applies,
+# so that once promoted it is a primary like the first one.
+server_id = 2
+read_only = ON
+log_bin = mariadb-bin
+log_slave_updates = ON
+relay_log = relay-bin
+# After a crash, fetch again whatever was not applied yet (the applied position is kept in
+# InnoDB, in mysql.gtid_slave_pos).
+relay_log_recovery = ON
+EOF
+  cp -a "$installed" "$data"
+  replica_launch
+
+  log "replica: replicating from 127.0.0.1:$(my_port mysql)"
+  my_query replica "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = $(my_port mysql),
+    MASTER_USER = '$REPL_USER', MASTER_PASSWORD = '$REPL_PASSWORD', MASTER_USE_GTID = slave_pos,
+    MASTER_CONNECT_RETRY = 1; START SLAVE" >/dev/null
+  wait_ready "replica: replication" "$(my_log replica)" "$(replica_pid)" mariadbd replica_replicating
+  # Caught up, so that the accounts and the database are there; a statement that fails to
+  # apply stops the SQL thread, and this with it.
+  local pos st deadline=$((SECONDS + READY_TIMEOUT))
+  pos=$(my_query mysql 'SELECT @@global.gtid_binlog_pos') ||
+    die "replica: cannot read the primary's binary log position"
+  until [[ $(my_query replica "SELECT MASTER_GTID_WAIT('$pos', 1)" 2>/dev/null) == 0 ]]; do
+    st=$(slave_status 2>/dev/null) || st=
+    if [[ $(slave_field "$st" Slave_SQL_Running) != Yes ]] || ((SECONDS >= deadline)); then
+      show_log "$(my_log replica)"
+      printf '%s\n' "$st" >&2
+      die "replica: did not catch up with the primary (GTID $pos)"
+    fi
+  done
+}
+
+replica_start() {
+  my_up mysql || die "replica: the private mysql must run first"
+  check_port "$REPLICA_PORT" DAL_TEST_REPLICA_PORT
+  echo "$REPLICA_PORT" >"$STATE_DIR/replica.port"
+  replica_make
+  local out
+  out=$(mariadb --no-defaults --protocol=TCP --host=127.0.0.1 --port="$REPLICA_PORT" \
+    --connect-timeout=10 --user="$TEST_USER" --password="$TEST_PASSWORD" \
+    --batch --skip-column-names --execute='SELECT @@global.read_only' "$TEST_DATABASE" 2>&1) || true
+  [[ $out == 1 ]] || die "replica: SELECT @@global.read_only as $TEST_USER over TCP gave: $out"
+  log "replica: ready (read-only, replicating from the primary)"
+}
+
+# promote replica: the replica becomes a writable primary. It first applies what it has
+# received from the primary (as a promoted PostgreSQL standby does), then forgets the primary.
+replica_promote() {
+  local t0=${EPOCHREALTIME/./} st deadline
+  log "replica: promoting"
+  st=$(slave_status) || die "replica: not reachable"
+  if [[ -n $st ]]; then
+    my_query replica 'STOP SLAVE IO_THREAD' >/dev/null || die "replica: STOP SLAVE IO_THREAD failed"
+    deadline=$((SECONDS + 10))
+    while st=$(slave_status) && [[ $(slave_field "$st" Slave_SQL_Running) == Yes ]]; do
+      # Everything received is applied (or only part of a transaction is left: the primary
+      # died while sending it).
+      if [[ $(slave_field "$st" Exec_Master_Log_Pos) == "$(slave_field "$st" Read_Master_Log_Pos)" &&
+        $(slave_field "$st" Relay_Master_Log_File) == "$(slave_field "$st" Master_Log_File)" ]] ||
+        [[ $(slave_field "$st" Slave_SQL_Running_State) == *"read all relay log"* ]]; then
+        break
+      fi
+      if ((SECONDS >= deadline)); then
+        log "replica: still applying after 10s; promoting anyway"
+        break
+      fi
+      sleep 0.01
+    done
+  fi
+  my_query replica 'STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = OFF' >/dev/null ||
+    die "replica: promotion failed"
+  # And so after a restart too.
+  sed -i 's/^read_only = ON$/read_only = OFF/' "$(my_cnf replica)"
+  local us=$((${EPOCHREALTIME/./} - t0))
+  log "replica: promoted in $((us / 1000)) ms (now a writable primary at $(my_query replica 'SELECT @@global.gtid_binlog_pos'))"
+}
+
+# reset replica: the usual topology again (after a promote, or a kill of the primary): the
+# primary runs, and the replica is a fresh, read-only replica of it, on the same port.
+replica_reset() {
+  pid_alive "$(mysql_pid)" mariadbd || cmd_resume mysql
+  replica_stop
+  replica_make
+  log "replica: ready again (read-only, replicating from the primary)"
+}
+
+replica_stop() { my_stop replica; }
+
+replica_status() {
+  my_status replica || return 1
+  local st
+  st=$(slave_status 2>/dev/null) || return 0
+  if [[ -z $st ]]; then
+    log "replica: promoted (no primary); read_only=$(my_query replica 'SELECT @@global.read_only')"
   else
-    log "mysql: down"
-    return 1
+    local lag
+    lag=$(slave_field "$st" Seconds_Behind_Master)
+    [[ $lag =~ ^[0-9]+$ ]] && lag="${lag}s behind" || lag="lag unknown"
+    log "replica: replicating: I/O thread $(slave_field "$st" Slave_IO_Running), SQL thread $(slave_field "$st" Slave_SQL_Running), $lag"
   fi
 }
 
-mysql_env() {
-  local port
-  port=$(cat "$STATE_DIR/mysql.port")
-  echo "export DAL_TEST_MYSQL_URI='mysql://$TEST_USER:$TEST_PASSWORD@127.0.0.1:$port/$TEST_DATABASE'"
-}
-
-mysql_logs() { show_log "$(my_log)" 2>&1; }
+replica_env() { my_env replica DAL_TEST_MYSQL_REPLICA_URI; }
+replica_logs() { show_log "$(my_log replica)" 2>&1; }
 
 # ---------------------------------------------------------------------------------------------
 # commands
@@ -693,6 +911,9 @@ cmd_start() {
   done
   if [[ " ${servers[*]} " == *" pgbouncer "* && " ${servers[*]} " != *" postgres "* ]]; then
     die "pgbouncer pools the private postgres server: DAL_TEST_SERVERS must include postgres too"
+  fi
+  if [[ " ${servers[*]} " == *" replica "* && " ${servers[*]} " != *" mysql "* ]]; then
+    die "replica replicates from the private mysql server: DAL_TEST_SERVERS must include mysql too"
   fi
   if [[ -e $STATE_DIR/$MARKER ]]; then
     log "cleaning up an earlier run in $STATE_DIR"
@@ -747,17 +968,20 @@ cmd_stop() {
 # The fault-injection commands, for tests that stop servers under load: they act on one
 # server of a running STATE_DIR and keep its data.
 one_server() { # one_server NAME: validates a server name for kill/halt/resume
-  [[ $1 == postgres || $1 == standby || $1 == mysql ]] ||
-    die "kill/halt/resume take postgres, standby or mysql, not '$1'"
+  [[ $1 == postgres || $1 == standby || $1 == mysql || $1 == replica ]] ||
+    die "kill/halt/resume take postgres, standby, mysql or replica, not '$1'"
   [[ -e $STATE_DIR/$MARKER ]] || die "$STATE_DIR holds no servers started by $0"
 }
+
+# server_comm NAME: the command name of the server's (main) process.
+server_comm() { if [[ $1 == mysql || $1 == replica ]]; then echo mariadbd; else echo postgres; fi; }
 
 # kill SERVER: SIGKILL to the server and every child process (the postmaster and every backend,
 # as in a crash or an OOM kill), then waits until every process is gone.
 cmd_kill() {
   one_server "$1"
-  local pid comm=postgres
-  [[ $1 == mysql ]] && comm=mariadbd
+  local pid comm
+  comm=$(server_comm "$1")
   pid=$("$1_pid")
   pid_alive "$pid" "$comm" || die "$1 is not running"
   # PostgreSQL's backends run in sessions of their own: collect the children first, with the
@@ -781,22 +1005,19 @@ cmd_kill() {
   done
 }
 
-# promote standby: the standby becomes a primary (pg_ctl promote) and accepts writes.
+# promote standby|replica: the standby (replica) becomes a primary and accepts writes.
 cmd_promote() {
-  [[ $1 == standby ]] || die "promote takes standby, not '$1'"
-  one_server standby
-  log "standby: promoting"
-  as_user "$(service_user postgres)" "$PG_BIN/pg_ctl" promote --pgdata="$(sb_data)" --wait \
-    --timeout="$READY_TIMEOUT" --silent || die "standby: pg_ctl promote failed"
+  [[ $1 == standby || $1 == replica ]] || die "promote takes standby or replica, not '$1'"
+  one_server "$1"
+  "$1_promote"
 }
 
-# reset standby: a fresh standby of the primary again (after a promote), on the same port.
+# reset standby|replica: a fresh standby (replica) of the primary again (after a promote), on
+# the same port.
 cmd_reset() {
-  [[ $1 == standby ]] || die "reset takes standby, not '$1'"
-  one_server standby
-  standby_stop
-  standby_make
-  standby_launch
+  [[ $1 == standby || $1 == replica ]] || die "reset takes standby or replica, not '$1'"
+  one_server "$1"
+  "$1_reset"
 }
 
 # halt SERVER: a normal shutdown that keeps the data, for `resume`.
@@ -808,8 +1029,8 @@ cmd_halt() {
 # resume SERVER: starts a killed or halted server again on its data.
 cmd_resume() {
   one_server "$1"
-  local comm=postgres
-  [[ $1 == mysql ]] && comm=mariadbd
+  local comm
+  comm=$(server_comm "$1")
   if pid_alive "$("$1_pid")" "$comm"; then
     log "$1: already running"
     return 0

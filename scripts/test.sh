@@ -10,8 +10,10 @@
 #   DAL_TEST_PGBOUNCER_URI=postgresql://USER:PASSWORD@HOST:PORT/DATABASE  (transaction pooling)
 #   DAL_TEST_MYSQL_URI=mysql://USER:PASSWORD@HOST:PORT/DATABASE
 # and only the missing ones are started (a private PgBouncer pools a private PostgreSQL, which
-# then starts even when DAL_TEST_POSTGRES_URI is set). DAL_TEST_STATE_DIR, DAL_TEST_PG_PORT,
-# DAL_TEST_PGBOUNCER_PORT and DAL_TEST_MYSQL_PORT are passed on to scripts/test-servers.sh.
+# then starts even when DAL_TEST_POSTGRES_URI is set; the failover tests' PostgreSQL standby and
+# MariaDB replica come with a private PostgreSQL and MariaDB). DAL_TEST_STATE_DIR,
+# DAL_TEST_PG_PORT, DAL_TEST_PGBOUNCER_PORT, DAL_TEST_STANDBY_PORT, DAL_TEST_MYSQL_PORT and
+# DAL_TEST_REPLICA_PORT are passed on to scripts/test-servers.sh.
 #
 # Stops at the first failing step, always stops the servers it started, prints a timing table
 # and, as its last line, "N passed, N failed" summed over the CTest runs. Exits non-zero if any
@@ -178,6 +180,8 @@ if [[ -n ${DAL_TEST_MYSQL_URI:-} ]]; then
   say "mysql: using DAL_TEST_MYSQL_URI from the environment: $(mask <<<"$DAL_TEST_MYSQL_URI")"
 else
   needed+=(mysql)
+  # The failover tests' replica replicates from the private MariaDB, so it comes with it.
+  needed+=(replica)
 fi
 if ((${#needed[@]} > 0)); then
   SERVERS_STARTED=1 # set before starting: stopping is harmless if the start got nowhere
@@ -191,7 +195,8 @@ if ((${#needed[@]} > 0)); then
   [[ -z $caller_pgbouncer ]] || DAL_TEST_PGBOUNCER_URI=$caller_pgbouncer
   [[ -z $caller_mysql ]] || DAL_TEST_MYSQL_URI=$caller_mysql
   export DAL_TEST_POSTGRES_URI DAL_TEST_PGBOUNCER_URI DAL_TEST_MYSQL_URI
-  export DAL_TEST_STANDBY_URI DAL_TEST_SERVERS_CTL DAL_TEST_SERVERS_STATE_DIR
+  export DAL_TEST_STANDBY_URI DAL_TEST_MYSQL_REPLICA_URI
+  export DAL_TEST_SERVERS_CTL DAL_TEST_SERVERS_STATE_DIR
   for s in "${needed[@]}"; do
     [[ $s == postgres && -n $caller_pg ]] ||
       say "$s: using the private server started by scripts/test-servers.sh"
