@@ -623,6 +623,39 @@ void primary_killed_replica_promoted(const failover_setup& f) {
     dal_test::server_ctl("reset", f.replica_server);
 }
 
+/// Recovery by role: a pool asking for a standby (prefer-standby) falls back to the primary
+/// while the replica is down, and uses the replica again once it is back, as its connections
+/// are renewed (a short max_lifetime here).
+template <class Backend>
+void replica_back_is_used_again(const failover_setup& f,
+                                std::pair<std::string, std::string> prefer) {
+    using plain = dal::basic_connection<Backend>;
+    const dal::config primary = dal_test::config_from_env(f.primary_uri);
+    const dal::config replica = dal_test::config_from_env(f.replica_uri);
+    dal_test::server_ctl("reset", f.replica_server);
+    dal::config cfg = primary;
+    cfg.hosts = {primary.hosts.at(0), replica.hosts.at(0)};
+    cfg.options.push_back(std::move(prefer));
+    cfg.timeouts.connect = 1s;
+    dal::pool_options o = opts(2);
+    o.min = 0;
+    o.max_lifetime = 300ms;
+    o.lifetime_jitter = 0;
+    auto pool = dal::basic_pool<plain>::create(cfg, o);
+    const auto on_replica = [&] {
+        auto db = pool->acquire();
+        return db->template query_one<std::int64_t>(f.in_recovery_sql).value() == 1;
+    };
+    BOOST_TEST(on_replica(), "a standby is preferred");
+    dal_test::server_ctl("kill", f.replica_server);
+    std::this_thread::sleep_for(400ms);  // the pooled connection expires
+    BOOST_TEST(!on_replica(), "without the replica, the primary serves");
+    dal_test::server_ctl("resume", f.replica_server);
+    std::this_thread::sleep_for(400ms);
+    BOOST_TEST(on_replica(), "the replica is back, so new connections go there again");
+    pool->close(1s);
+}
+
 BOOST_AUTO_TEST_SUITE(failover, *utf::precondition(dal_test::servers_controllable{}))
 
 BOOST_AUTO_TEST_CASE(postgres_primary_killed_standby_promoted,
@@ -634,6 +667,30 @@ BOOST_AUTO_TEST_CASE(postgres_primary_killed_standby_promoted,
          "standby",
          {"target_session_attrs", "read-write"},
          "SELECT CASE WHEN pg_is_in_recovery() THEN 1 ELSE 0 END"});
+}
+
+BOOST_AUTO_TEST_CASE(postgres_standby_back_is_used_again,
+                     *utf::precondition(dal_test::server_configured{"DAL_TEST_STANDBY_URI"})) {
+    replica_back_is_used_again<dal::postgres::backend>(
+        {"DAL_TEST_POSTGRES_URI",
+         "DAL_TEST_STANDBY_URI",
+         "postgres",
+         "standby",
+         {"target_session_attrs", "read-write"},
+         "SELECT CASE WHEN pg_is_in_recovery() THEN 1 ELSE 0 END"},
+        {"target_session_attrs", "prefer-standby"});
+}
+
+BOOST_AUTO_TEST_CASE(mysql_replica_back_is_used_again,
+                     *utf::precondition(dal_test::server_configured{
+                         "DAL_TEST_MYSQL_REPLICA_URI"})) {
+    replica_back_is_used_again<dal::mysql::backend>({"DAL_TEST_MYSQL_URI",
+                                                     "DAL_TEST_MYSQL_REPLICA_URI",
+                                                     "mysql",
+                                                     "replica",
+                                                     {"target_role", "primary"},
+                                                     "SELECT @@global.read_only"},
+                                                    {"target_role", "prefer_standby"});
 }
 
 BOOST_AUTO_TEST_CASE(mysql_primary_killed_replica_promoted,
