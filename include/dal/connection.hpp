@@ -485,6 +485,15 @@ public:
         }
     }
 
+    /// Runs `f(*this)` as one operation that ends at `end` (or earlier, inside another one):
+    /// every call in it, with its retries and backoff, stops there. A pool's with_connection
+    /// passes the time its acquisition left.
+    template <class F>
+    decltype(auto) within(deadline end, F&& f) {
+        const detail::restore_on_exit<deadline> restore(op_deadline_, std::min(op_deadline_, end));
+        return std::forward<F>(f)(*this);
+    }
+
     /// True inside begin()/with_transaction, or when the server has a transaction open.
     [[nodiscard]] bool in_transaction() const noexcept {
         return depth_ > 0 || session_.in_transaction();

@@ -313,25 +313,29 @@ public:
         }
     }
 
-    /// Runs `f(Connection&)` in a transaction on a pooled connection, as one operation: its
-    /// limit (`opts.operation`, else `config.timeouts.operation`; zero: none) covers waiting
-    /// for the connection, every attempt of the transaction and the backoff between them.
-    /// A transaction lost with its connection is run again on that connection, reopened on
-    /// whichever host fits the target role, when the connection's RetryPolicy allows.
+    /// Runs `f(Connection&)` on a pooled connection as one operation: its limit
+    /// (`opts.operation`, else `config.timeouts.operation`; zero: none) covers waiting for the
+    /// connection and every call `f` makes, with their retries and backoff. The connection
+    /// goes back to the pool when `f` returns or throws.
     template <class F>
-    decltype(auto) with_transaction(F&& f, call_options opts = {},
-                                    dal::source_location where = dal::source_location::current()) {
+    decltype(auto) with_connection(F&& f, const call_options& opts = {},
+                                   dal::source_location where = dal::source_location::current()) {
         const auto start = clock::now();
         const auto limit = opts.operation.value_or(cfg_.timeouts.operation);
-        std::chrono::milliseconds wait = opts_.acquire_timeout;
-        if (limit.count() > 0) wait = std::min(wait, limit);
-        lease l = acquire(wait, where);
-        if (limit.count() > 0) {
-            const auto left =
-                limit - std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
-            opts.operation = std::max(left, std::chrono::milliseconds(1));
-        }
-        return l->with_transaction(std::forward<F>(f), opts);
+        if (limit.count() <= 0) return acquire(std::nullopt, where)->within(deadline::max(), f);
+        lease l = acquire(std::min(opts_.acquire_timeout, limit), where);
+        return l->within(start + limit, std::forward<F>(f));
+    }
+
+    /// with_connection around the connection's with_transaction: a transaction as one
+    /// operation, acquisition included. A transaction lost with its connection runs again on
+    /// that connection, reopened on whichever host fits the target role, when the
+    /// connection's RetryPolicy allows (give the pool's connections one with the factory).
+    template <class F>
+    decltype(auto) with_transaction(F&& f, const call_options& opts = {},
+                                    dal::source_location where = dal::source_location::current()) {
+        return with_connection(
+            [&f](Connection& c) -> decltype(auto) { return c.with_transaction(f); }, opts, where);
     }
 
     /// The async form: completes with (std::exception_ptr, lease) on the handler's executor.

@@ -361,6 +361,14 @@ BOOST_AUTO_TEST_CASE(pool_operation_limit_covers_acquisition) {
     });
     BOOST_TEST((e.code() == dal::errc::timeout), e.what());
     BOOST_TEST(ms_since(start) < 2000);
+    // The same outside a transaction.
+    const auto again = clk::now();
+    const dal::error plain = expect_error([&] {
+        pool->with_connection(
+            [](dal::postgres::connection& c) { c.execute("SELECT pg_sleep(5)"_sql); }, op);
+    });
+    BOOST_TEST((plain.code() == dal::errc::timeout), plain.what());
+    BOOST_TEST(ms_since(again) < 2000);
     // And the pool still works.
     const auto n = pool->with_transaction(
         [](dal::postgres::connection& c) { return c.query_one<std::int32_t>("SELECT 7"_sql); });
