@@ -20,6 +20,12 @@
 # `stop` stops them and removes STATE_DIR; it succeeds even when nothing is running.
 # `status` prints whether each server is up (exit 0 only if all are); `logs` prints the log tails.
 #
+# PostgreSQL, its standby, MariaDB and its replica also accept TLS, with a certificate for
+# 127.0.0.1 and localhost signed by a throwaway CA made at `start` (STATE_DIR/tls); env.sh
+# exports that CA's certificate as DAL_TEST_TLS_CA, for tests that connect with full
+# verification. The URIs in env.sh use no TLS (the PostgreSQL ones say sslmode=disable; MariaDB's
+# client library asks for none by default), and PgBouncer offers none.
+#
 #   scripts/test-servers.sh kill|halt|resume postgres|standby|mysql|replica [STATE_DIR]
 #   scripts/test-servers.sh promote|reset standby|replica [STATE_DIR]
 #
@@ -194,6 +200,53 @@ show_log() {
 mask() { sed -E 's#(://[^:/@]*:)[^@]*@#\1***@#'; }
 
 # ---------------------------------------------------------------------------------------------
+# TLS: a throwaway CA, and a certificate it signs for 127.0.0.1 and localhost that every server
+# presents. PostgreSQL and MariaDB accept both TLS and plain connections; PgBouncer has no TLS.
+
+tls_dir() { echo "$STATE_DIR/tls"; }
+# tls_key USER: the copy of the server key that a server running as USER reads. PostgreSQL
+# refuses a key that is not its own with mode 0600 (or root's with 0640), so each service user
+# gets a copy of its own.
+tls_key() { echo "$STATE_DIR/tls/server-$1.key"; }
+
+# Makes STATE_DIR/tls: ca.crt (the only trust anchor, world-readable), ca.key, server.crt
+# (subjectAltName IP:127.0.0.1, DNS:localhost, so that a client verifying the host name passes),
+# server.key, and server-USER.key for each service user. EC P-256 keys: a few tens of ms.
+tls_make() {
+  local dir u
+  dir=$(tls_dir)
+  command -v openssl >/dev/null || die "openssl not found; run scripts/install-deps.sh"
+  make_dir "$dir" "$(id -un)" 0755
+  # -config /dev/null: no extensions from the system's openssl.cnf (its x509 defaults would
+  # make the server certificate a CA too); just those given here.
+  if ! (
+    umask 077
+    cd "$dir" &&
+      openssl req -config /dev/null -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+        -noenc -keyout ca.key -out ca.crt -days 3650 -subj '/CN=dal test CA' \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+        -addext subjectKeyIdentifier=hash &&
+      openssl req -config /dev/null -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+        -noenc -keyout server.key -out server.crt -days 3650 -subj '/CN=localhost' \
+        -CA ca.crt -CAkey ca.key -addext basicConstraints=critical,CA:FALSE \
+        -addext keyUsage=critical,digitalSignature -addext extendedKeyUsage=serverAuth \
+        -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+        -addext subjectKeyIdentifier=hash -addext authorityKeyIdentifier=keyid
+  ) >"$dir/openssl.log" 2>&1; then
+    show_log "$dir/openssl.log"
+    die "tls: generating the test certificates failed"
+  fi
+  rm -f "$dir/openssl.log"
+  chmod 0644 "$dir/ca.crt" "$dir/server.crt"
+  chmod 0600 "$dir/ca.key" "$dir/server.key"
+  for u in "$(service_user postgres)" "$(service_user mysql)"; do
+    [[ -e $(tls_key "$u") ]] && continue
+    (umask 077 && cp "$dir/server.key" "$(tls_key "$u")")
+    if is_root; then chown "$u:" "$(tls_key "$u")"; fi
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
 # PostgreSQL 15
 
 # What the primary and the standby share, for a cluster NAME with data directory DATA:
@@ -294,6 +347,12 @@ log_timezone = 'UTC'
 logging_collector = off
 log_line_prefix = '%m [%p] %q%u@%d '
 log_min_messages = warning
+# TLS on offer (clients choose: the URIs in env.sh ask for none). The standby's base backup
+# carries these settings along.
+ssl = on
+ssl_cert_file = '$(tls_dir)/server.crt'
+ssl_key_file = '$(tls_key "$user")'
+ssl_ca_file = '$(tls_dir)/ca.crt'
 EOF
 
   postgres_launch
@@ -305,12 +364,14 @@ CREATE ROLE $TEST_USER LOGIN CREATEDB PASSWORD '$TEST_PASSWORD';
 CREATE DATABASE $TEST_DATABASE OWNER $TEST_USER;
 EOF
 
+  # Over TLS, verifying the certificate and the host name against the test CA.
   local out
-  out=$(PGPASSWORD=$TEST_PASSWORD PGCONNECT_TIMEOUT=10 psql -X -A -t -v ON_ERROR_STOP=1 \
+  out=$(PGPASSWORD=$TEST_PASSWORD PGCONNECT_TIMEOUT=10 PGSSLMODE=verify-full \
+    PGSSLROOTCERT="$(tls_dir)/ca.crt" psql -X -A -t -v ON_ERROR_STOP=1 \
     --host=127.0.0.1 --port="$PG_PORT" --username="$TEST_USER" --dbname="$TEST_DATABASE" \
-    --command='SELECT 1' 2>&1) || true
-  [[ $out == 1 ]] || die "postgres: SELECT 1 as $TEST_USER over TCP failed: $out"
-  log "postgres: ready ($TEST_USER can log in over TCP)"
+    --command='SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()' 2>&1) || true
+  [[ $out == t ]] || die "postgres: a TLS login (verify-full) as $TEST_USER over TCP failed: $out"
+  log "postgres: ready ($TEST_USER can log in over TCP, with or without TLS)"
 }
 
 postgres_stop() { pg_cluster_stop postgres "$(pg_data)"; }
@@ -323,7 +384,9 @@ postgres_status() {
 postgres_env() {
   local port
   port=$(cat "$STATE_DIR/postgres.port")
-  echo "export DAL_TEST_POSTGRES_URI='postgresql://$TEST_USER:$TEST_PASSWORD@127.0.0.1:$port/$TEST_DATABASE'"
+  # sslmode=disable: libpq's default (prefer) would now negotiate TLS; the tests and benchmarks
+  # run without it unless they ask (DAL_TEST_TLS_CA).
+  echo "export DAL_TEST_POSTGRES_URI='postgresql://$TEST_USER:$TEST_PASSWORD@127.0.0.1:$port/$TEST_DATABASE?sslmode=disable'"
 }
 
 postgres_logs() { show_log "$(pg_log)" 2>&1; }
@@ -390,6 +453,9 @@ default_pool_size = 20
 log_connections = 0
 log_disconnections = 0
 log_stats = 0
+; Plain TCP to PostgreSQL (the default of this version; newer ones default to prefer), and no
+; TLS for clients (client_tls_sslmode = disable, the default).
+server_tls_sslmode = disable
 EOF
   chmod 0644 "$(pgb_ini)"
 
@@ -446,7 +512,8 @@ pgbouncer_status() {
 pgbouncer_env() {
   local port
   port=$(cat "$STATE_DIR/pgbouncer.port")
-  echo "export DAL_TEST_PGBOUNCER_URI='postgresql://$TEST_USER:$TEST_PASSWORD@127.0.0.1:$port/$TEST_DATABASE'"
+  # PgBouncer offers no TLS to its clients; sslmode=disable skips asking for it.
+  echo "export DAL_TEST_PGBOUNCER_URI='postgresql://$TEST_USER:$TEST_PASSWORD@127.0.0.1:$port/$TEST_DATABASE?sslmode=disable'"
 }
 
 pgbouncer_logs() { show_log "$(pgb_log)" 2>&1; }
@@ -516,7 +583,7 @@ standby_reset() {
 standby_status() { pg_cluster_status standby "$(sb_data)" "$STANDBY_PORT"; }
 
 standby_env() {
-  echo "export DAL_TEST_STANDBY_URI='postgresql://$TEST_USER:$TEST_PASSWORD@127.0.0.1:$STANDBY_PORT/$TEST_DATABASE'"
+  echo "export DAL_TEST_STANDBY_URI='postgresql://$TEST_USER:$TEST_PASSWORD@127.0.0.1:$STANDBY_PORT/$TEST_DATABASE?sslmode=disable'"
 }
 
 standby_logs() { show_log "$(sb_log)" 2>&1; }
@@ -585,6 +652,11 @@ default-time-zone = '+00:00'
 # triggers can be created without SUPER, which the test user lacks.
 binlog_format = ROW
 log_bin_trust_function_creators = ON
+# TLS on offer (clients choose; Connector/C uses none unless asked). The replication between
+# the primary and the replica stays plain.
+ssl_cert = $(tls_dir)/server.crt
+ssl_key = $(tls_key "$user")
+ssl_ca = $(tls_dir)/ca.crt
 EOF
     cat
     cat <<EOF
@@ -653,6 +725,17 @@ my_status() {
   fi
 }
 
+# my_tls_query PORT SQL: runs SQL as the test user over TCP and TLS, verifying the server's
+# certificate and host name against the test CA; prints its (one-row) result followed by a tab
+# and the TLS version.
+my_tls_query() {
+  mariadb --no-defaults --protocol=TCP --host=127.0.0.1 --port="$1" --connect-timeout=10 \
+    --user="$TEST_USER" --password="$TEST_PASSWORD" --ssl --ssl-ca="$(tls_dir)/ca.crt" \
+    --ssl-verify-server-cert --batch --skip-column-names \
+    --execute="$2, (SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS
+                    WHERE VARIABLE_NAME = 'SSL_VERSION')" "$TEST_DATABASE" 2>&1
+}
+
 my_env() { # my_env NAME VARIABLE
   echo "export $2='mysql://$TEST_USER:$TEST_PASSWORD@127.0.0.1:$(my_port "$1")/$TEST_DATABASE'"
 }
@@ -715,11 +798,9 @@ GRANT REPLICATION SLAVE ON *.* TO '$REPL_USER'@'127.0.0.1';
 EOF
 
   local out
-  out=$(mariadb --no-defaults --protocol=TCP --host=127.0.0.1 --port="$MYSQL_PORT" \
-    --connect-timeout=10 --user="$TEST_USER" --password="$TEST_PASSWORD" \
-    --batch --skip-column-names --execute='SELECT 1' "$TEST_DATABASE" 2>&1) || true
-  [[ $out == 1 ]] || die "mysql: SELECT 1 as $TEST_USER over TCP failed: $out"
-  log "mysql: ready ($TEST_USER can log in over TCP)"
+  out=$(my_tls_query "$MYSQL_PORT" 'SELECT 1') || true
+  [[ $out == $'1\tTLS'* ]] || die "mysql: a TLS login (verifying the server) as $TEST_USER over TCP gave: $out"
+  log "mysql: ready ($TEST_USER can log in over TCP, with or without TLS)"
 }
 
 mysql_stop() { my_stop mysql; }
@@ -796,10 +877,9 @@ replica_start() {
   echo "$REPLICA_PORT" >"$STATE_DIR/replica.port"
   replica_make
   local out
-  out=$(mariadb --no-defaults --protocol=TCP --host=127.0.0.1 --port="$REPLICA_PORT" \
-    --connect-timeout=10 --user="$TEST_USER" --password="$TEST_PASSWORD" \
-    --batch --skip-column-names --execute='SELECT @@global.read_only' "$TEST_DATABASE" 2>&1) || true
-  [[ $out == 1 ]] || die "replica: SELECT @@global.read_only as $TEST_USER over TCP gave: $out"
+  out=$(my_tls_query "$REPLICA_PORT" 'SELECT @@global.read_only') || true
+  [[ $out == $'1\tTLS'* ]] ||
+    die "replica: SELECT @@global.read_only as $TEST_USER over TCP with TLS gave: $out"
   log "replica: ready (read-only, replicating from the primary)"
 }
 
@@ -938,6 +1018,7 @@ cmd_start() {
   trap 'exit 129' HUP
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  tls_make
   for s in "${servers[@]}"; do
     "${s}_start"
   done
@@ -946,6 +1027,7 @@ cmd_start() {
   {
     echo "# Written by scripts/test-servers.sh start; source it to point the tests at these servers."
     for s in "${servers[@]}"; do "${s}_env"; done
+    printf "export DAL_TEST_TLS_CA='%s'\n" "$(tls_dir)/ca.crt"
     printf "export DAL_TEST_SERVERS_CTL='%s'\n" "$(readlink -f "$0")"
     printf "export DAL_TEST_SERVERS_STATE_DIR='%s'\n" "$STATE_DIR"
   } >"$env_file"

@@ -13,7 +13,9 @@
 # then starts even when DAL_TEST_POSTGRES_URI is set; the failover tests' PostgreSQL standby and
 # MariaDB replica come with a private PostgreSQL and MariaDB). DAL_TEST_STATE_DIR,
 # DAL_TEST_PG_PORT, DAL_TEST_PGBOUNCER_PORT, DAL_TEST_STANDBY_PORT, DAL_TEST_MYSQL_PORT and
-# DAL_TEST_REPLICA_PORT are passed on to scripts/test-servers.sh.
+# DAL_TEST_REPLICA_PORT are passed on to scripts/test-servers.sh. The private servers also accept
+# TLS with a certificate of a throwaway CA, whose certificate DAL_TEST_TLS_CA names (set it
+# yourself for servers of your own; yours is kept).
 #
 # Stops at the first failing step, always stops the servers it started, prints a timing table
 # and, as its last line, "N passed, N failed" summed over the CTest runs. Exits non-zero if any
@@ -189,12 +191,14 @@ if ((${#needed[@]} > 0)); then
   caller_pg=${DAL_TEST_POSTGRES_URI:-}
   caller_pgbouncer=${DAL_TEST_PGBOUNCER_URI:-}
   caller_mysql=${DAL_TEST_MYSQL_URI:-}
+  caller_tls_ca=${DAL_TEST_TLS_CA:-}
   # shellcheck source=/dev/null # written by test-servers.sh start
   source "$STATE_DIR/env.sh"
   [[ -z $caller_pg ]] || DAL_TEST_POSTGRES_URI=$caller_pg
   [[ -z $caller_pgbouncer ]] || DAL_TEST_PGBOUNCER_URI=$caller_pgbouncer
   [[ -z $caller_mysql ]] || DAL_TEST_MYSQL_URI=$caller_mysql
-  export DAL_TEST_POSTGRES_URI DAL_TEST_PGBOUNCER_URI DAL_TEST_MYSQL_URI
+  [[ -z $caller_tls_ca ]] || DAL_TEST_TLS_CA=$caller_tls_ca
+  export DAL_TEST_POSTGRES_URI DAL_TEST_PGBOUNCER_URI DAL_TEST_MYSQL_URI DAL_TEST_TLS_CA
   export DAL_TEST_STANDBY_URI DAL_TEST_MYSQL_REPLICA_URI
   export DAL_TEST_SERVERS_CTL DAL_TEST_SERVERS_STATE_DIR
   for s in "${needed[@]}"; do
