@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <ranges>
 #include <span>
@@ -256,27 +257,45 @@ public:
     /// when the completion handler has no executor of its own.
     explicit basic_connection(config cfg, Retry retry = {}, Timeout timeout = {},
                               Breaker breaker = {}, Cache cache = {})
-        : cfg_(std::move(cfg)),
-          retry_(std::move(retry)),
-          timeout_(std::move(timeout)),
-          breaker_(std::move(breaker)),
-          cache_(cache),
-          strand_(boost::asio::make_strand(detail::blocking_pool())) {
-        cfg_.validate();
-        // Optional hook: a breaker may join the process-wide one of this configuration.
-        if constexpr (requires { breaker_.attach(cfg_); }) breaker_.attach(cfg_);
-        // Connecting is a call to the database too: an open breaker refuses it at once (a
-        // pool then fails fast instead of waiting out connect limits), and its outcome counts.
+        : basic_connection(unconnected{}, std::move(cfg), std::move(retry), std::move(timeout),
+                           std::move(breaker), std::move(cache)) {
         if (const auto wait = breaker_.rejects()) detail::throw_circuit_open(*wait);
-        constexpr bool timed = !std::is_same_v<Breaker, policies::no_breaker>;
         const auto start = clock::now();
         try {
             session_.open(cfg_);
         } catch (const error& e) {
-            if constexpr (timed) breaker_.on_failure(e.code(), clock::now() - start);
+            connect_failed(e, start);
             throw;
         }
-        if constexpr (timed) breaker_.on_success(clock::now() - start);
+        connect_succeeded(start);
+    }
+
+    /// Opens a connection without blocking a thread: the backend's connect (TCP, TLS,
+    /// authentication, role check) runs on the calling coroutine's executor. For backends
+    /// that connect asynchronously (PostgreSQL, MySQL/MariaDB); a pool's async acquirers use it.
+    static boost::asio::awaitable<std::unique_ptr<basic_connection>> async_connect(
+        config cfg, Retry retry = {}, Timeout timeout = {}, Breaker breaker = {},
+        Cache cache = {}) requires requires(typename Backend::session& s, config c) {
+        s.async_open(std::move(c));
+    }
+    {
+        std::unique_ptr<basic_connection> c(
+            new basic_connection(unconnected{}, std::move(cfg), std::move(retry),
+                                 std::move(timeout), std::move(breaker), std::move(cache)));
+        if (const auto wait = c->breaker_.rejects()) detail::throw_circuit_open(*wait);
+        const auto start = clock::now();
+        std::optional<error> failed;  // no co_await in a handler
+        try {
+            co_await c->session_.async_open(c->cfg_);
+        } catch (const error& e) {
+            failed.emplace(e);
+        }
+        if (failed) {
+            c->connect_failed(*failed, start);
+            throw *failed;
+        }
+        c->connect_succeeded(start);
+        co_return c;
     }
     /// Same, parsing a URI ("sqlite:///path/app.db").
     explicit basic_connection(std::string_view uri) : basic_connection(config::from_uri(uri)) {}
@@ -518,6 +537,14 @@ public:
         depth_ = 0;
         closed_by_user_ = true;
         session_.close();
+    }
+    /// Lets go of what ties the connection to the io_context of its last async call (a
+    /// registered socket, a timer): an I/O object must not outlive its io_context, so call
+    /// this (between calls) before that io_context goes away if the connection stays. A pool
+    /// does it whenever a connection comes back, so pooled connections belong to no event
+    /// loop. The next async call registers again (a few microseconds).
+    void detach_io() noexcept {
+        if constexpr (requires { session_.detach_io(); }) session_.detach_io();
     }
     /// The session, for backend-specific calls.
     [[nodiscard]] typename Backend::session& native_session() noexcept { return session_; }
@@ -997,6 +1024,31 @@ private:
 
     void require_open() const {
         if (!session_.is_open()) detail::throw_not_open();
+    }
+
+    /// Everything but the connect: both public ways to connect start here.
+    struct unconnected {};
+    basic_connection(unconnected /*tag*/, config cfg, Retry retry, Timeout timeout, Breaker breaker,
+                     Cache cache)
+        : cfg_(std::move(cfg)),
+          retry_(std::move(retry)),
+          timeout_(std::move(timeout)),
+          breaker_(std::move(breaker)),
+          cache_(cache),
+          strand_(boost::asio::make_strand(detail::blocking_pool())) {
+        cfg_.validate();
+        // Optional hook: a breaker may join the process-wide one of this configuration.
+        if constexpr (requires { breaker_.attach(cfg_); }) breaker_.attach(cfg_);
+    }
+    // Connecting is a call to the database too: an open breaker refuses it at once (a pool
+    // then fails fast instead of waiting out connect limits), and its outcome counts.
+    void connect_failed(const error& e, clock::time_point start) {
+        if constexpr (!std::is_same_v<Breaker, policies::no_breaker>)
+            breaker_.on_failure(e.code(), clock::now() - start);
+    }
+    void connect_succeeded(clock::time_point start) {
+        if constexpr (!std::is_same_v<Breaker, policies::no_breaker>)
+            breaker_.on_success(clock::now() - start);
     }
     /// Where one statement must end, and one operation (the enclosing with_transaction's, if
     /// that ends first).

@@ -46,6 +46,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -339,7 +341,8 @@ public:
     }
 
     /// The async form: completes with (std::exception_ptr, lease) on the handler's executor.
-    /// Opening a connection (blocking in the drivers' connect) runs on dal's worker threads.
+    /// Opening a connection runs on the handler's executor without blocking it (PostgreSQL,
+    /// MySQL/MariaDB), or on dal's worker threads (SQLite, and connections from a factory).
     template <class Token>
     auto async_acquire(Token&& token,
                        std::optional<std::chrono::milliseconds> timeout = std::nullopt,
@@ -710,6 +713,59 @@ private:
         } catch (...) {
             failed = std::current_exception();
         }
+        return adopt_new(std::move(c), failed, where);
+    }
+
+    /// Whether async acquirers can connect on their own executor, without a worker thread.
+    static constexpr bool connects_async = requires(config c) { Connection::async_connect(c); };
+
+    /// open_new for an async acquirer: the connect runs on `ex` without blocking a thread
+    /// (a factory's connect still runs on a worker: it is a blocking function).
+    template <class Finish>
+    void open_new_async(boost::asio::any_io_executor ex, Finish finish,
+                        const dal::source_location& where) {
+        auto self = this->shared_from_this();
+        if constexpr (connects_async) {
+            if (!factory_) {
+                // Posted: this may run under the pool's lock (a waiter being served), and a
+                // coroutine started inline could reach adopt_new, which takes it.
+                boost::asio::post(ex, [self, ex, finish, where]() mutable {
+                    boost::asio::co_spawn(
+                        ex,
+                        [self, where]() -> boost::asio::awaitable<lease> {
+                            std::unique_ptr<Connection> c;
+                            std::exception_ptr failed;
+                            try {
+                                c = co_await Connection::async_connect(self->cfg_);
+                            } catch (...) {
+                                failed = std::current_exception();
+                            }
+                            co_return lease(self, self->adopt_new(std::move(c), failed, where));
+                        },
+                        [finish](std::exception_ptr ep, lease l) mutable {
+                            finish(std::move(ep), std::move(l));
+                        });
+                });
+                return;
+            }
+        }
+        boost::asio::post(dal::detail::blocking_pool(), [self, finish, where]() mutable {
+            std::exception_ptr failed;
+            try {
+                lease l(self, self->open_new(where));
+                finish(nullptr, std::move(l));
+                return;
+            } catch (...) {
+                failed = std::current_exception();
+            }
+            // Outside the handler, so that the only reference left goes to the waiter.
+            finish(std::move(failed), lease{});
+        });
+    }
+
+    /// Takes a newly opened connection (or the failure to open one) into the pool.
+    slot_iter adopt_new(std::unique_ptr<Connection> c, const std::exception_ptr& failed,
+                        const dal::source_location& where) {
         const std::lock_guard lk(mutex_);
         --creating_;
         if (failed) {
@@ -787,6 +843,7 @@ private:
     }
     void give_back_impl(slot_iter s) {
         Connection& c = *s->conn;
+        c.detach_io();  // an idle connection belongs to no io_context: any may end meanwhile
         bool reuse = c.is_open();
         if (reuse) {
             try {
@@ -835,19 +892,8 @@ private:
                 std::move(h)(std::move(ep), std::move(l));
             });
         };
-        auto open_async = [self, finish, where]() mutable {
-            boost::asio::post(dal::detail::blocking_pool(), [self, finish, where]() mutable {
-                std::exception_ptr failed;
-                try {
-                    lease l(self, self->open_new(where));
-                    finish(nullptr, std::move(l));
-                    return;
-                } catch (...) {
-                    failed = std::current_exception();
-                }
-                // Outside the handler, so that the only reference left goes to the waiter.
-                finish(std::move(failed), lease{});
-            });
+        auto open_async = [self, finish, where, ex]() mutable {
+            self->open_new_async(ex, finish, where);
         };
         std::unique_lock lk(mutex_);
         if (closing_) {

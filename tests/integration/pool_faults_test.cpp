@@ -26,6 +26,7 @@
 #include <dal/pool.hpp>
 #include <dal/postgres.hpp>
 
+#include "async_connect_checks.hpp"
 #include "servers.hpp"
 
 namespace {
@@ -297,6 +298,16 @@ void killed_under_200_async_clients(const dal::config& base, const char* server)
 // ---------------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(pool_mysql,
                       *utf::precondition(dal_test::server_configured{"DAL_TEST_MYSQL_URI"}))
+
+BOOST_AUTO_TEST_CASE(async_acquirers_connect_without_worker_threads) {
+    dal_test::async_acquirers_connect_on_their_executor<my_pool>(
+        dal_test::config_from_env("DAL_TEST_MYSQL_URI"));
+}
+
+BOOST_AUTO_TEST_CASE(async_connect_ends_at_the_connect_limit) {
+    dal_test::async_connect_ends_at_the_connect_limit<dal::mysql::connection>(
+        dal_test::config_from_env("DAL_TEST_MYSQL_URI"));
+}
 
 BOOST_AUTO_TEST_CASE(threads_share_connections_and_counters_add_up) {
     const dal::config cfg = dal_test::config_from_env("DAL_TEST_MYSQL_URI");

@@ -28,6 +28,7 @@
 #include <dal/postgres.hpp>
 #include <dal/sqlite.hpp>
 
+#include "async_connect_checks.hpp"
 #include "servers.hpp"
 
 namespace {
@@ -344,6 +345,16 @@ BOOST_AUTO_TEST_SUITE_END()
 // ---------------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(pool_postgres,
                       *utf::precondition(dal_test::server_configured{"DAL_TEST_POSTGRES_URI"}))
+
+BOOST_AUTO_TEST_CASE(async_acquirers_connect_without_worker_threads) {
+    dal_test::async_acquirers_connect_on_their_executor<dal::basic_pool<dal::postgres::connection>>(
+        dal_test::config_from_env("DAL_TEST_POSTGRES_URI"));
+}
+
+BOOST_AUTO_TEST_CASE(async_connect_ends_at_the_connect_limit) {
+    dal_test::async_connect_ends_at_the_connect_limit<dal::postgres::connection>(
+        dal_test::config_from_env("DAL_TEST_POSTGRES_URI"));
+}
 
 BOOST_AUTO_TEST_CASE(broken_idle_connection_is_replaced_not_handed_out) {
     const dal::config cfg = dal_test::config_from_env("DAL_TEST_POSTGRES_URI");

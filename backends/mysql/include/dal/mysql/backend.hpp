@@ -128,7 +128,17 @@ public:
     ~session() { close(); }
 
     void open(const config& cfg);
+    /// The same without blocking: Connector/C's connect state machine driven by Asio on the
+    /// caller's executor (TCP, TLS and authentication; then the role check and session setup).
+    boost::asio::awaitable<void> async_open(config cfg);
     void close() noexcept;
+    /// Lets go of what ties the session to the io_context of its last async call (the
+    /// registered socket, the deadline timer), so that it may outlive that io_context or be
+    /// used from another one. Only between calls.
+    void detach_io() noexcept {
+        watchdog_.detach();
+        socket_.detach();
+    }
     [[nodiscard]] bool is_open() const noexcept { return mysql_ != nullptr; }
 
     [[nodiscard]] statement prepare(std::string_view sql);
@@ -308,8 +318,34 @@ private:
     /// The SET that raises the server's limit for a call with deadline `d`, or empty.
     [[nodiscard]] std::string setup_sql(deadline d);
     void run_simple(std::string_view sql);
+    /// What open() takes from the config, for both forms.
+    struct connect_plan {
+        std::vector<endpoint> hosts;
+        std::string charset = "utf8mb4";
+        std::string role = "any";
+        deadline until;
+        [[nodiscard]] int passes() const noexcept { return role == "prefer_standby" ? 2 : 1; }
+        /// prefer_standby: a standby in the first pass, any host in the second.
+        [[nodiscard]] std::string want(int pass) const {
+            if (role != "prefer_standby") return role;
+            return pass == 0 ? "standby" : "any";
+        }
+    };
+    /// The steps of open() and async_open(), which differ only in how they wait.
+    connect_plan plan_open(const config& cfg);
+    int start_connect(const connect_plan& p, const endpoint& e, MYSQL*& ret);
+    void drop_handle() noexcept;
+    [[noreturn]] void connect_interrupted(const endpoint& e, const error& why);
+    void connect_failed(const endpoint& e, std::optional<error>& last);
+    /// True when the host's role fits `want`; otherwise records why in `last` and drops the
+    /// connection.
+    bool role_fits(const endpoint& e, const std::string& want, bool read_only,
+                   std::optional<error>& last);
+    /// Takes the connection into use and returns the session setup SQL to run.
+    std::string finish_open(const std::optional<error>& last);
     /// @@global.read_only of the server just connected to (target_role).
     bool read_only_blocking();
+    boost::asio::awaitable<bool> async_read_only();
     void drain_simple_blocking();
     boost::asio::awaitable<void> async_run_simple(std::string sql);
     [[nodiscard]] error last_error(std::string_view sql, MYSQL_STMT* st) const;

@@ -249,6 +249,13 @@ public:
     /// The same without blocking: the socket is waited for on the coroutine's executor.
     boost::asio::awaitable<void> async_open(config cfg);
     void close() noexcept;
+    /// Lets go of what ties the session to the io_context of its last async call (the
+    /// registered socket, the deadline timer), so that it may outlive that io_context or be
+    /// used from another one. Only between calls.
+    void detach_io() noexcept {
+        watchdog_.detach();
+        socket_.detach();
+    }
     [[nodiscard]] bool is_open() const noexcept { return conn_ != nullptr; }
 
     [[nodiscard]] statement prepare(std::string_view sql);

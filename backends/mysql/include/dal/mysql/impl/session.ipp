@@ -196,13 +196,12 @@ void kill_query_detached(const config& cfg, unsigned long thread_id) noexcept {
 
 session::session() = default;
 
-void session::open(const config& cfg) {
+session::connect_plan session::plan_open(const config& cfg) {
     close();
     cfg_ = cfg;
     allow_ddl_in_transaction_ = false;
     cancel_grace_ = std::chrono::milliseconds{2'000};
-    std::string charset = "utf8mb4";
-    std::string role = "any";
+    connect_plan p;
     for (const auto& [key, value] : cfg.options) {
         if (key == "ddl_in_transaction") {
             if (value == "reject")
@@ -214,12 +213,12 @@ void session::open(const config& cfg) {
         } else if (key == "cancel_grace") {
             cancel_grace_ = parse_duration(value, "cancel_grace");
         } else if (key == "charset") {
-            charset = value;
+            p.charset = value;
         } else if (key == "target_role") {
             if (value != "any" && value != "primary" && value != "standby" &&
                 value != "prefer_standby")
                 bad_option(key, value, "any, primary, standby or prefer_standby");
-            role = value;
+            p.role = value;
         } else {
             throw error(make_error_code(client_errc::invalid_config),
                         "unknown MySQL option '" + key +
@@ -227,94 +226,92 @@ void session::open(const config& cfg) {
         }
     }
     configured_timeout_ = cfg.timeouts.statement.count();
-    const std::vector<endpoint> hosts =
-        cfg.hosts.empty() ? std::vector<endpoint>{{"localhost", 3306}} : cfg.hosts;
-    const deadline d = clock::now() + cfg.timeouts.connect;
-    std::optional<error> last;
-    // The hosts in order, the first that answers and has the role wanted (read from
-    // @@global.read_only, as a primary is writable and a replica is not); prefer_standby takes
-    // a standby if any answers, else any host.
-    const bool two_passes = role == "prefer_standby";
-    for (int pass = 0; pass < (two_passes ? 2 : 1) && !mysql_; ++pass) {
-        const std::string want = two_passes ? (pass == 0 ? "standby" : "any") : role;
-        for (const endpoint& e : hosts) {
-            mysql_.reset(mysql_init(nullptr));
-            if (!mysql_) throw std::bad_alloc();
-            MYSQL* m = mysql_.get();
-            mysql_options(m, MYSQL_OPT_NONBLOCK, nullptr);
-            const auto secs = static_cast<unsigned>(
-                std::max<std::int64_t>(1, (cfg.timeouts.connect.count() + 999) / 1000));
-            mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
-            mysql_options(m, MYSQL_SET_CHARSET_NAME, charset.c_str());
-            if (cfg.tls.mode >= tls_mode::require) {
-                const my_bool yes = 1;
-                mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &yes);
-                if (cfg.tls.mode >= tls_mode::verify_ca)
-                    mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
-            }
-            if (!cfg.tls.ca_file.empty())
-                mysql_options(m, MYSQL_OPT_SSL_CA, cfg.tls.ca_file.c_str());
-            if (!cfg.tls.cert_file.empty())
-                mysql_options(m, MYSQL_OPT_SSL_CERT, cfg.tls.cert_file.c_str());
-            if (!cfg.tls.key_file.empty())
-                mysql_options(m, MYSQL_OPT_SSL_KEY, cfg.tls.key_file.c_str());
-            if (!cfg.tls.crl_file.empty())
-                mysql_options(m, MYSQL_OPT_SSL_CRL, cfg.tls.crl_file.c_str());
-            const std::string pw(cfg.password.reveal());
-            current_sql_ = "(connect)";
-            wait_until_ = d;
-            connecting_ = true;
-            MYSQL* ret = nullptr;
-            // CLIENT_FOUND_ROWS: an UPDATE reports the rows it matched, as PostgreSQL and SQLite
-            // do, not only those whose values changed.
-            int status = mysql_real_connect_start(
-                &ret, m, e.host.c_str(), cfg.user.c_str(), pw.c_str(), cfg.database.c_str(),
-                e.port != 0 ? e.port : 3306, nullptr, CLIENT_FOUND_ROWS | CLIENT_MULTI_RESULTS);
-            try {
-                while (status != 0)
-                    status = mysql_real_connect_cont(&ret, m, wait_poll(status));
-            } catch (const error& timeout) {
-                connecting_ = false;
-                mysql_.reset();
-                diagnostics diag = timeout.diag();
-                diag.message = "connecting to " + e.host + ":" + std::to_string(e.port) +
-                               " took longer than the connect limit (" +
-                               std::to_string(cfg.timeouts.connect.count()) + " ms)";
-                throw error(timeout.code(), std::move(diag));
-            }
-            connecting_ = false;
-            if (ret != nullptr) {
-                if (want == "any") {
-                    last.reset();
-                    break;
-                }
-                const bool read_only = read_only_blocking();
-                if (read_only == (want == "standby")) {
-                    last.reset();
-                    break;
-                }
-                diagnostics diag;
-                diag.message = e.host + ":" + std::to_string(e.port != 0 ? e.port : 3306) + " is " +
-                               (read_only ? "read-only" : "writable") +
-                               " (@@global.read_only) and target_role wants a " +
-                               (want == "primary" ? "primary" : "standby");
-                // A connect that finds no host of the wanted role is a failed connect
-                // (connection_error), whatever the roles found: nothing was sent, and during
-                // a failover the promoted replica turns up in a moment, so a retry may succeed.
-                last.emplace(make_mysql_error(2003U), std::move(diag));
-                mysql_.reset();
-                continue;
-            }
-            diagnostics diag;
-            diag.native_code = static_cast<int>(mysql_errno(m));
-            diag.sqlstate = mysql_sqlstate(m);
-            diag.message = "cannot connect to " + e.host + ":" +
-                           std::to_string(e.port != 0 ? e.port : 3306) + ": " + mysql_error(m);
-            last.emplace(make_mysql_error(mysql_errno(m)), std::move(diag));
-            mysql_.reset();
-        }
+    p.hosts = cfg.hosts.empty() ? std::vector<endpoint>{{"localhost", 3306}} : cfg.hosts;
+    p.until = clock::now() + cfg.timeouts.connect;
+    return p;
+}
+
+int session::start_connect(const connect_plan& p, const endpoint& e, MYSQL*& ret) {
+    mysql_.reset(mysql_init(nullptr));
+    if (!mysql_) throw std::bad_alloc();
+    MYSQL* m = mysql_.get();
+    mysql_options(m, MYSQL_OPT_NONBLOCK, nullptr);
+    const auto secs = static_cast<unsigned>(
+        std::max<std::int64_t>(1, (cfg_.timeouts.connect.count() + 999) / 1000));
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
+    mysql_options(m, MYSQL_SET_CHARSET_NAME, p.charset.c_str());
+    const tls_options& tls = cfg_.tls;
+    if (tls.mode >= tls_mode::require) {
+        const my_bool yes = 1;
+        mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &yes);
+        if (tls.mode >= tls_mode::verify_ca)
+            mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
     }
+    if (!tls.ca_file.empty()) mysql_options(m, MYSQL_OPT_SSL_CA, tls.ca_file.c_str());
+    if (!tls.cert_file.empty()) mysql_options(m, MYSQL_OPT_SSL_CERT, tls.cert_file.c_str());
+    if (!tls.key_file.empty()) mysql_options(m, MYSQL_OPT_SSL_KEY, tls.key_file.c_str());
+    if (!tls.crl_file.empty()) mysql_options(m, MYSQL_OPT_SSL_CRL, tls.crl_file.c_str());
+    current_sql_ = "(connect)";
+    wait_until_ = p.until;
+    kill_sent_ = false;
+    give_up_ = false;
+    connecting_ = true;  // until the host is accepted or dropped: its role check included
+    ret = nullptr;
+    // CLIENT_FOUND_ROWS: an UPDATE reports the rows it matched, as PostgreSQL and SQLite do,
+    // not only those whose values changed. Connector/C keeps the pointers it is given until
+    // the connect completes: cfg_ outlives it (no copy of the password either).
+    return mysql_real_connect_start(&ret, m, e.host.c_str(), cfg_.user.c_str(),
+                                    cfg_.password.reveal().c_str(), cfg_.database.c_str(),
+                                    e.port != 0 ? e.port : 3306, nullptr,
+                                    CLIENT_FOUND_ROWS | CLIENT_MULTI_RESULTS);
+}
+
+void session::drop_handle() noexcept {
+    connecting_ = false;
+    socket_.detach();  // before Connector/C closes the descriptor
+    mysql_.reset();
+}
+
+void session::connect_interrupted(const endpoint& e, const error& why) {
+    drop_handle();
+    if (why.code() != errc::timeout) throw why;
+    diagnostics diag = why.diag();
+    diag.message = "connecting to " + e.host + ":" + std::to_string(e.port != 0 ? e.port : 3306) +
+                   " took longer than the connect limit (" +
+                   std::to_string(cfg_.timeouts.connect.count()) + " ms)";
+    throw error(why.code(), std::move(diag));
+}
+
+void session::connect_failed(const endpoint& e, std::optional<error>& last) {
+    MYSQL* m = mysql_.get();
+    diagnostics diag;
+    diag.native_code = static_cast<int>(mysql_errno(m));
+    diag.sqlstate = mysql_sqlstate(m);
+    diag.message = "cannot connect to " + e.host + ":" +
+                   std::to_string(e.port != 0 ? e.port : 3306) + ": " + mysql_error(m);
+    last.emplace(make_mysql_error(mysql_errno(m)), std::move(diag));
+    drop_handle();
+}
+
+bool session::role_fits(const endpoint& e, const std::string& want, bool read_only,
+                        std::optional<error>& last) {
+    if (read_only == (want == "standby")) return true;
+    diagnostics diag;
+    diag.message = e.host + ":" + std::to_string(e.port != 0 ? e.port : 3306) + " is " +
+                   (read_only ? "read-only" : "writable") +
+                   " (@@global.read_only) and target_role wants a " +
+                   (want == "primary" ? "primary" : "standby");
+    // A connect that finds no host of the wanted role is a failed connect (connection_error),
+    // whatever the roles found: nothing was sent, and during a failover the promoted replica
+    // turns up in a moment, so a retry may succeed.
+    last.emplace(make_mysql_error(2003U), std::move(diag));
+    drop_handle();
+    return false;
+}
+
+std::string session::finish_open(const std::optional<error>& last) {
     if (last || !mysql_) throw error(*last);
+    connecting_ = false;
     thread_id_ = mysql_thread_id(mysql_.get());
     const char* v = mysql_get_server_info(mysql_.get());
     server_version_ = v != nullptr ? v : "";
@@ -331,25 +328,113 @@ void session::open(const config& cfg) {
         setup += ", " + timeout_sql(configured_timeout_).substr(4);  // one SET, one round trip
         server_timeout_ = configured_timeout_;
     }
-    run_simple(setup);
+    return setup;
 }
 
+// The hosts in order, the first that answers and has the role wanted (read from
+// @@global.read_only, as a primary is writable and a replica is not); prefer_standby takes a
+// standby if any answers, else any host. The two forms differ only in how they wait.
+void session::open(const config& cfg) {
+    const connect_plan p = plan_open(cfg);
+    std::optional<error> last;
+    for (int pass = 0; pass < p.passes() && !mysql_; ++pass) {
+        const std::string want = p.want(pass);
+        for (const endpoint& e : p.hosts) {
+            MYSQL* ret = nullptr;
+            try {
+                int status = start_connect(p, e, ret);
+                while (status != 0)
+                    status = mysql_real_connect_cont(&ret, mysql_.get(), wait_poll(status));
+                if (ret == nullptr) {
+                    connect_failed(e, last);
+                    continue;
+                }
+                if (want == "any" || role_fits(e, want, read_only_blocking(), last)) {
+                    last.reset();  // what earlier hosts said no longer matters
+                    break;
+                }
+            } catch (const error& why) {
+                connect_interrupted(e, why);
+            }
+        }
+    }
+    run_simple(finish_open(last));
+}
+
+boost::asio::awaitable<void> session::async_open(config cfg) {
+    const connect_plan p = plan_open(cfg);
+    const executor_type ex = co_await boost::asio::this_coro::executor;
+    std::optional<error> last;
+    for (int pass = 0; pass < p.passes() && !mysql_; ++pass) {
+        const std::string want = p.want(pass);
+        for (const endpoint& e : p.hosts) {
+            MYSQL* ret = nullptr;
+            std::optional<error> interrupted;  // no co_await in a handler: rethrown below
+            try {
+                int status = start_connect(p, e, ret);
+                if (status != 0) attach_socket(ex);
+                const watch guard(*this, p.until);  // the connect limit, role check included
+                while (status != 0)
+                    status =
+                        mysql_real_connect_cont(&ret, mysql_.get(), co_await async_wait(status));
+                if (ret == nullptr) {
+                    connect_failed(e, last);
+                    continue;
+                }
+                if (want == "any" || role_fits(e, want, co_await async_read_only(), last)) {
+                    last.reset();
+                    break;
+                }
+            } catch (const error& why) {
+                interrupted.emplace(why);
+            }
+            if (interrupted) connect_interrupted(e, *interrupted);
+        }
+    }
+    co_await async_run_simple(finish_open(last));
+}
+
+namespace {
+/// The first column of the first row is true (not NULL, not "0"); takes the result.
+bool first_cell_true(MYSQL_RES* r) {
+    const std::unique_ptr<MYSQL_RES, decltype(&mysql_free_result)> res(r, &mysql_free_result);
+    if (!res) return false;
+    MYSQL_ROW row = mysql_fetch_row(res.get());
+    return row != nullptr && row[0] != nullptr && std::string_view(row[0]) != "0";
+}
+constexpr std::string_view read_only_sql = "SELECT @@global.read_only";
+}  // namespace
+
 bool session::read_only_blocking() {
-    static constexpr std::string_view q = "SELECT @@global.read_only";
-    current_sql_ = std::string(q);
+    current_sql_ = std::string(read_only_sql);
     int ret = 0;
-    int status = mysql_real_query_start(&ret, mysql_.get(), q.data(), q.size());
+    int status =
+        mysql_real_query_start(&ret, mysql_.get(), read_only_sql.data(), read_only_sql.size());
     while (status != 0)
         status = mysql_real_query_cont(&ret, mysql_.get(), wait_poll(status));
-    if (ret != 0) fail(std::string(q), nullptr);
+    if (ret != 0) fail(read_only_sql, nullptr);
     MYSQL_RES* r = nullptr;
     status = mysql_store_result_start(&r, mysql_.get());
     while (status != 0)
         status = mysql_store_result_cont(&r, mysql_.get(), wait_poll(status));
-    const std::unique_ptr<MYSQL_RES, decltype(&mysql_free_result)> res(r, &mysql_free_result);
-    if (!res) fail(std::string(q), nullptr);
-    MYSQL_ROW row = mysql_fetch_row(res.get());
-    return row != nullptr && row[0] != nullptr && std::string_view(row[0]) != "0";
+    if (r == nullptr) fail(read_only_sql, nullptr);
+    return first_cell_true(r);
+}
+
+boost::asio::awaitable<bool> session::async_read_only() {
+    current_sql_ = std::string(read_only_sql);
+    int ret = 0;
+    int status =
+        mysql_real_query_start(&ret, mysql_.get(), read_only_sql.data(), read_only_sql.size());
+    while (status != 0)
+        status = mysql_real_query_cont(&ret, mysql_.get(), co_await async_wait(status));
+    if (ret != 0) fail(read_only_sql, nullptr);
+    MYSQL_RES* r = nullptr;
+    status = mysql_store_result_start(&r, mysql_.get());
+    while (status != 0)
+        status = mysql_store_result_cont(&r, mysql_.get(), co_await async_wait(status));
+    if (r == nullptr) fail(read_only_sql, nullptr);
+    co_return first_cell_true(r);
 }
 
 std::string session::timeout_sql(std::int64_t ms) const {
@@ -1088,6 +1173,7 @@ boost::asio::awaitable<int> session::async_wait(int status) {
 
 int session::after_wait(const boost::system::error_code& ec, bool write) {
     if (ec) {
+        if (give_up_ && connecting_) throw timeout_error("connect limit reached");
         if (give_up_) give_up();
         fail(current_sql_, nullptr);
     }
@@ -1106,6 +1192,11 @@ session::watch::~watch() {
 
 void session::on_watchdog() {
     if (active_deadline_ == deadline::max()) return;
+    if (connecting_) {  // nothing to KILL: the connect limit ends the wait
+        give_up_ = true;
+        socket_.cancel();
+        return;
+    }
     if (!kill_sent_) {
         // KILL QUERY needs a connect and a round trip: a worker sends it, the loop goes on.
         kill_sent_ = true;
