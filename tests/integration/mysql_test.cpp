@@ -31,6 +31,7 @@
 #include <dal/mysql.hpp>
 
 #include "servers.hpp"
+#include "tls_checks.hpp"
 
 namespace {
 
@@ -507,6 +508,14 @@ BOOST_AUTO_TEST_CASE(factory_builds_mysql_from_a_uri) {
     auto db = dal::connect(uri);
     BOOST_TEST(db.query("SELECT ? + 1 AS [n]", 41)[0].get<int>("n") == 42);
     BOOST_TEST(db.info().backend == "mysql");
+}
+
+BOOST_AUTO_TEST_CASE(tls_used_and_verified,
+                     *utf::precondition(dal_test::server_configured{"DAL_TEST_TLS_CA"})) {
+    dal_test::tls_is_used_and_verified<dal::mysql::connection>(
+        my_config(),
+        "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = "
+        "'Ssl_version'");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

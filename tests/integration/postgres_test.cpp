@@ -32,6 +32,7 @@
 #include <dal/postgres.hpp>
 
 #include "servers.hpp"
+#include "tls_checks.hpp"
 
 namespace {
 
@@ -592,6 +593,12 @@ BOOST_AUTO_TEST_CASE(factory_builds_postgres_from_a_uri) {
     auto db = dal::connect(uri);
     BOOST_TEST(db.query("SELECT ?::int + 1 AS [n]", 41)[0].get<int>("n") == 42);
     BOOST_TEST(db.info().backend == "postgresql");
+}
+
+BOOST_AUTO_TEST_CASE(tls_used_and_verified,
+                     *utf::precondition(dal_test::server_configured{"DAL_TEST_TLS_CA"})) {
+    dal_test::tls_is_used_and_verified<dal::postgres::connection>(
+        pg_config(), "SELECT coalesce(version, '') FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
