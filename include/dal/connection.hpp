@@ -984,15 +984,23 @@ private:
 
     /// Starts the coroutine `make()` on the handler's executor (or the connection's, or dal's
     /// shared io thread); completes with (exception_ptr, R) like async_run.
+    /// Awaited with `use_awaitable` from a coroutine, the operation simply is a part of that
+    /// coroutine: no second coroutine spawned, no completion posted (the same result and
+    /// exceptions; a few microseconds less per call).
     template <class R, class Token, class MakeOp>
     auto async_io(Token&& token, MakeOp make) {
-        return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
-            [this](auto handler, MakeOp mk) {
-                auto ex = boost::asio::get_associated_executor(
-                    handler, completion_ex_ ? *completion_ex_ : detail::shared_io_executor());
-                boost::asio::co_spawn(ex, mk(), std::move(handler));
-            },
-            token, std::move(make));
+        if constexpr (std::is_same_v<std::decay_t<Token>,
+                                     boost::asio::use_awaitable_t<boost::asio::any_io_executor>>) {
+            return make();
+        } else {
+            return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
+                [this](auto handler, MakeOp mk) {
+                    auto ex = boost::asio::get_associated_executor(
+                        handler, completion_ex_ ? *completion_ex_ : detail::shared_io_executor());
+                    boost::asio::co_spawn(ex, mk(), std::move(handler));
+                },
+                token, std::move(make));
+        }
     }
 
     /// Prepared statement from the cache (prepared on a miss); a statement the backend calls

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -20,7 +21,6 @@
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/query.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -117,10 +117,28 @@ private:
     int driver_fd_ = -1;
 };
 
-/// The client-side deadline of a session's async statements: one timer per session, armed
-/// for the running statement and cancelled when it ends (a pending timer would keep the
-/// caller's io_context from running out of work). When it fires, `fire(owner)` runs on the
-/// io_context; the owner may `rearm` it (a grace period) from there.
+struct watch_entry;
+/// Armed deadlines in order (the deadline service's queue).
+using watch_queue = std::multimap<deadline, std::shared_ptr<watch_entry>>;
+
+/// One armed deadline of a statement_watchdog. Every field is guarded by the deadline
+/// service's mutex (the service thread, the session's thread and the io_context all read it).
+struct watch_entry {
+    void* owner = nullptr;  ///< null once the watchdog is detached
+    void (*fire)(void* owner) = nullptr;
+    boost::asio::any_io_executor ex;  ///< where `fire` runs
+    deadline when = deadline::max();
+    bool queued = false;        ///< in the service's queue
+    std::uint64_t seq = 0;      ///< bumped by every arm and disarm: a stale firing is ignored
+    watch_queue::iterator pos;  ///< its place in the queue, when queued
+};
+
+/// The client-side deadline of a session's async statements. One thread per process keeps
+/// every armed deadline in order and, when one passes, posts `fire(owner)` to the io_context
+/// of the statement; the owner may `rearm` it from there (a grace period). Arming and
+/// disarming take a lock and touch an ordered queue: unlike an Asio timer per session, they
+/// make no system call per statement (a timerfd update each time), post no completion when a
+/// statement ends in time, and hold no work that would keep the io_context from running out.
 class statement_watchdog {
 public:
     using fire_fn = void (*)(void* owner);
@@ -132,61 +150,20 @@ public:
     statement_watchdog& operator=(statement_watchdog&&) = delete;
     ~statement_watchdog() { detach(); }
 
-    /// Arms the timer for `d` on `ex`'s io_context.
-    void arm(const boost::asio::any_io_executor& ex, deadline d) {
-        if (!state_ || !same_context(state_->timer->get_executor(), ex)) {
-            detach();
-            state_ = std::make_shared<state>();
-            state_->owner = owner_;
-            state_->fire = fire_;
-            state_->timer.emplace(ex);
-        }
-        wait(state_, d);
-    }
-    /// From the fire callback: fire again at `d`.
-    void rearm(deadline d) {
-        if (state_) wait(state_, d);
-    }
+    /// Fires at `d` on `ex`'s io_context (unless disarmed first).
+    void arm(const boost::asio::any_io_executor& ex, deadline d);
+    /// From the fire callback: fire again at `d`, on the same io_context.
+    void rearm(deadline d);
     /// The statement is over.
-    void disarm() noexcept {
-        if (!state_ || !state_->armed) return;
-        state_->armed = false;
-        cancel(*state_);
-    }
-    /// The session is closing: the callback never runs again.
-    void detach() noexcept {
-        if (!state_) return;
-        state_->owner = nullptr;
-        cancel(*state_);
-        state_.reset();
-    }
+    void disarm() noexcept;
+    /// The session is closing, or lets go of its io_context: the callback never runs again
+    /// (not even one already posted).
+    void detach() noexcept;
 
 private:
-    struct state {
-        void* owner = nullptr;  ///< null once detached
-        fire_fn fire = nullptr;
-        std::optional<boost::asio::steady_timer> timer;
-        bool armed = false;
-    };
-    static void cancel(state& s) noexcept {
-        try {
-            s.timer->cancel();
-        } catch (...) {  // NOLINT(bugprone-empty-catch): only a broken reactor fails here
-        }
-    }
-    static void wait(const std::shared_ptr<state>& s, deadline d) {
-        s->armed = true;
-        s->timer->expires_at(d);
-        s->timer->async_wait([s](const boost::system::error_code& ec) {
-            if (ec || s->owner == nullptr) return;  // re-armed, cancelled, or detached
-            s->armed = false;
-            s->fire(s->owner);
-        });
-    }
-
     void* owner_;
     fire_fn fire_;
-    std::shared_ptr<state> state_;
+    std::shared_ptr<watch_entry> entry_;
 };
 
 }  // namespace dal::detail

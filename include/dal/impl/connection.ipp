@@ -2,6 +2,9 @@
 // Compiled once into dal::dal (see CMakeLists.txt); not a public header.
 
 #include <algorithm>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -11,6 +14,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <dal/connection.hpp>
+#include <dal/detail/async_io.hpp>
 #include <dal/error.hpp>
 
 namespace dal::detail {
@@ -80,6 +84,152 @@ struct shared_io {
 boost::asio::any_io_executor shared_io_executor() {
     static shared_io io;
     return io.ctx.get_executor();
+}
+
+// ---- statement deadlines ------------------------------------------------------------------
+
+namespace {
+/// The process's deadline thread. It sleeps until the earliest armed deadline; arming a later
+/// one does not wake it (it looks again when it wakes), so a steady stream of statements with
+/// the usual limits costs no system call at all. When a deadline passes it posts the fire
+/// callback to that statement's io_context, under the lock, so that a watchdog detached
+/// afterwards (its io_context may then go away) is never posted to.
+class deadline_service {
+public:
+    using clock = std::chrono::steady_clock;
+
+    static deadline_service& instance() {
+        static deadline_service s;
+        return s;
+    }
+    deadline_service(const deadline_service&) = delete;
+    deadline_service& operator=(const deadline_service&) = delete;
+    deadline_service(deadline_service&&) = delete;
+    deadline_service& operator=(deadline_service&&) = delete;
+    ~deadline_service() {
+        {
+            const std::lock_guard lk(mutex_);
+            stop_ = true;
+        }
+        cv_.notify_one();
+        thread_.join();
+    }
+
+    std::mutex& mutex() noexcept { return mutex_; }
+
+    /// Under the lock.
+    void enqueue_locked(const std::shared_ptr<watch_entry>& e, deadline d) {
+        dequeue_locked(*e);
+        e->when = d;
+        ++e->seq;
+        e->pos = queue_.emplace(d, e);
+        e->queued = true;
+        if (d < sleeps_until_) {
+            sleeps_until_ = d;
+            wake_ = true;
+        }
+    }
+    void dequeue_locked(watch_entry& e) noexcept {
+        if (!e.queued) return;
+        queue_.erase(e.pos);
+        e.queued = false;
+    }
+    /// After unlocking: wakes the thread when the new deadline is earlier than its sleep.
+    void wake_if_needed(std::unique_lock<std::mutex>& lk) {
+        const bool wake = std::exchange(wake_, false);
+        lk.unlock();
+        if (wake) cv_.notify_one();
+    }
+
+private:
+    deadline_service() : thread_([this] { run(); }) {}
+
+    void run() {
+        std::unique_lock lk(mutex_);
+        while (!stop_) {
+            const auto now = clock::now();
+            while (!queue_.empty() && queue_.begin()->first <= now) {
+                const std::shared_ptr<watch_entry> e = queue_.begin()->second;
+                queue_.erase(queue_.begin());
+                e->queued = false;
+                post_fire(e, e->seq);
+            }
+            sleeps_until_ = queue_.empty() ? deadline::max() : queue_.begin()->first;
+            if (sleeps_until_ == deadline::max())
+                cv_.wait(lk, [this] { return stop_ || sleeps_until_ != deadline::max(); });
+            else
+                cv_.wait_until(lk, sleeps_until_);
+        }
+    }
+    static void post_fire(const std::shared_ptr<watch_entry>& e, std::uint64_t seq) {
+        try {
+            boost::asio::post(e->ex, [e, seq] {
+                void* owner = nullptr;
+                void (*fire)(void*) = nullptr;
+                {
+                    const std::lock_guard lk(instance().mutex());
+                    if (e->owner == nullptr || e->seq != seq) return;  // detached, re-armed
+                    owner = e->owner;
+                    fire = e->fire;
+                }
+                fire(owner);
+            });
+        } catch (...) {  // NOLINT(bugprone-empty-catch): no memory for the handler; the
+                         // server-side limit still ends the statement
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    watch_queue queue_;
+    deadline sleeps_until_ = deadline::max();
+    bool wake_ = false;
+    bool stop_ = false;
+    std::thread thread_;
+};
+}  // namespace
+
+void statement_watchdog::arm(const boost::asio::any_io_executor& ex, deadline d) {
+    deadline_service& svc = deadline_service::instance();
+    std::unique_lock lk(svc.mutex());
+    if (!entry_) {
+        entry_ = std::make_shared<watch_entry>();
+        entry_->owner = owner_;
+        entry_->fire = fire_;
+    }
+    entry_->ex = ex;
+    svc.enqueue_locked(entry_, d);
+    svc.wake_if_needed(lk);
+}
+
+void statement_watchdog::rearm(deadline d) {
+    if (!entry_) return;
+    deadline_service& svc = deadline_service::instance();
+    std::unique_lock lk(svc.mutex());
+    if (entry_->owner == nullptr) return;
+    svc.enqueue_locked(entry_, d);
+    svc.wake_if_needed(lk);
+}
+
+void statement_watchdog::disarm() noexcept {
+    if (!entry_) return;
+    deadline_service& svc = deadline_service::instance();
+    const std::lock_guard lk(svc.mutex());
+    svc.dequeue_locked(*entry_);
+    ++entry_->seq;  // a firing already posted is void
+}
+
+void statement_watchdog::detach() noexcept {
+    if (!entry_) return;
+    {
+        deadline_service& svc = deadline_service::instance();
+        const std::lock_guard lk(svc.mutex());
+        svc.dequeue_locked(*entry_);
+        entry_->owner = nullptr;
+        ++entry_->seq;
+        entry_->ex = boost::asio::any_io_executor();  // no reference to the io_context kept
+    }
+    entry_.reset();
 }
 
 void throw_circuit_open(std::chrono::milliseconds retry_in) {
