@@ -99,6 +99,9 @@ for t in "${targets[@]}"; do
       pg_port=$(printf '%s' "$uri" | sed -E 's|^[a-z]+://[^@]+@[^:]+:([0-9]+).*|\1|')
       pg_user=$(printf '%s' "$uri" | sed -E 's|^[a-z]+://([^:]+):.*|\1|')
       pg_db=$(printf '%s' "$uri" | sed -E 's|^.*/([^/?]+)(\?.*)?$|\1|')
+      # Plain TCP like the dal and raw libpq runs: the test server also offers TLS, which
+      # libpq's default (sslmode=prefer) would take.
+      export PGSSLMODE=disable
       pgbench -h "$pg_host" -p "$pg_port" -U "$pg_user" -i -s 1 -q "$pg_db" >/dev/null 2>&1
       tps=$(pgbench -h "$pg_host" -p "$pg_port" -U "$pg_user" -S -M prepared -c 1 -T 10 "$pg_db" 2>/dev/null |
             sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
@@ -131,8 +134,9 @@ for t in "${targets[@]}"; do
       my_user=$(printf '%s' "$uri" | sed -E 's|^[a-z]+://([^:]+):.*|\1|')
       my_db=$(printf '%s' "$uri" | sed -E 's|^.*/([^/?]+)(\?.*)?$|\1|')
       queries=20000
-      secs=$(MYSQL_PWD=$my_pw mariadb-slap --host="$my_host" --port="$my_port" --user="$my_user" \
-               --create-schema="$my_db" --concurrency=1 --iterations=1 \
+      # --skip-ssl: plain TCP like the C API runs (the mariadb tools take TLS when offered).
+      secs=$(MYSQL_PWD=$my_pw mariadb-slap --skip-ssl --host="$my_host" --port="$my_port" \
+               --user="$my_user" --create-schema="$my_db" --concurrency=1 --iterations=1 \
                --number-of-queries=$queries \
                --query="SELECT id, name, age FROM dal_bench_users WHERE id = 4242" 2>/dev/null |
              sed -n 's/.*Average number of seconds to run all queries: \([0-9.]*\).*/\1/p')
