@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <thread>
@@ -57,7 +58,14 @@ public:
     void resume() noexcept { stalled_ = false; }
     /// New connections wait (unanswered) while the existing ones keep working: a cancel
     /// request, which opens a connection of its own, is held up; `accept_new()` lets them in.
-    void hold_new() noexcept { hold_new_ = true; }
+    /// Returns once the proxy has begun a round without accepting, so that a connection made
+    /// after this call is never taken by a round that began before it.
+    void hold_new() noexcept {
+        hold_new_ = true;
+        const std::uint64_t seen = rounds_.load();
+        while (rounds_.load() < seen + 2)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     void accept_new() noexcept { hold_new_ = false; }
     /// Connections forwarded now.
     [[nodiscard]] std::size_t connections() const {
@@ -81,6 +89,7 @@ private:
     void run() {
         std::vector<pollfd> fds;
         while (!stop_) {
+            ++rounds_;
             fds.clear();
             const bool stalled = stalled_;
             // While stalled nothing is read: not the clients, the server, or new connections
@@ -157,6 +166,7 @@ private:
     std::atomic<bool> stop_{false};
     std::atomic<bool> stalled_{false};
     std::atomic<bool> hold_new_{false};
+    std::atomic<std::uint64_t> rounds_{0};  ///< poll rounds begun
     mutable std::mutex m_;
     std::vector<std::pair<int, int>> pairs_;  ///< (client side, server side)
     std::thread thread_;
