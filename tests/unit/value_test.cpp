@@ -9,6 +9,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <dal/connection.hpp>
+#include <dal/detail/async_io.hpp>
 #include <dal/error.hpp>
 #include <dal/policies/cache.hpp>
 #include <dal/value.hpp>
@@ -166,6 +167,29 @@ BOOST_AUTO_TEST_CASE(sqlcommenter_encoding) {
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(policies)
+
+BOOST_AUTO_TEST_CASE(server_limit_is_raised_in_whole_seconds) {
+    using dal::detail::raised_server_limit;
+    using ms = std::chrono::milliseconds;
+    const auto now = std::chrono::steady_clock::now();
+    // Shorter than the session's limit: the client's deadline enforces it, nothing is sent.
+    BOOST_TEST(!raised_server_limit(30'000, now + ms(200), now).has_value());
+    // Longer: raised to whole seconds, one second past the deadline.
+    BOOST_TEST(raised_server_limit(30'000, now + ms(45'500), now).value() == 47'000);
+    // The same limit again, whatever time passed before the call: not raised again (this
+    // varied by a millisecond and sent a SET each time).
+    const std::int64_t raised = raised_server_limit(30'000, now + ms(30'000), now).value();
+    BOOST_TEST(raised == 31'000);
+    BOOST_TEST(!raised_server_limit(raised, now + ms(30'000), now).has_value());
+    BOOST_TEST(!raised_server_limit(raised, now + ms(29'999), now).has_value());
+    BOOST_TEST(!raised_server_limit(raised, now + ms(29'000) + std::chrono::microseconds(1), now)
+                    .has_value());
+    // No deadline: no limit (0); no limit set, or raised to none: nothing to do.
+    BOOST_TEST(raised_server_limit(30'000, dal::deadline::max(), now).value() == 0);
+    BOOST_TEST(!raised_server_limit(0, now + ms(5), now).has_value());
+    BOOST_TEST(
+        !raised_server_limit(dal::detail::unlimited_server_limit, now + ms(5), now).has_value());
+}
 
 BOOST_AUTO_TEST_CASE(lru_cache_keeps_the_most_recent) {
     {

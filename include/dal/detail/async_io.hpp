@@ -6,6 +6,7 @@
 /// the rule for raising the server-side statement limit. Each backend supplies only what
 /// differs: how to stop a running statement, and how to spell the limit in SQL.
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -44,14 +45,17 @@ inline constexpr std::int64_t unlimited_server_limit = std::numeric_limits<std::
 /// per call: a shorter limit is enforced by the client-side deadline, without a round trip.
 /// Returns the limit to set (ms; 0 for none) before a statement with deadline `d`, or nullopt
 /// when the session's `current` limit (ms; 0: none set) already allows it. A raised limit ends
-/// one second after the deadline, so the client's cancel comes first.
-[[nodiscard]] inline std::optional<std::int64_t> raised_server_limit(std::int64_t current,
-                                                                     deadline d) {
+/// at least one second after the deadline, so the client's cancel comes first. It is rounded
+/// up to whole seconds: otherwise the time spent before this call, which varies, would make
+/// two calls with the same limit raise it by a millisecond again and again (an extra SET each
+/// time, and one that undoes a limit the caller set on the session).
+[[nodiscard]] inline std::optional<std::int64_t> raised_server_limit(
+    std::int64_t current, deadline d,
+    std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now()) {
     if (current <= 0 || current == unlimited_server_limit) return std::nullopt;
     if (d == deadline::max()) return 0;
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(d - std::chrono::steady_clock::now());
-    const std::int64_t wanted = left.count() + 1000;
+    const std::int64_t left = std::chrono::ceil<std::chrono::milliseconds>(d - now).count();
+    const std::int64_t wanted = ((std::max<std::int64_t>(left, 0) + 999) / 1000) * 1000 + 1000;
     if (wanted <= current) return std::nullopt;
     return wanted;
 }
