@@ -284,15 +284,11 @@ public:
                                  std::move(timeout), std::move(breaker), std::move(cache)));
         if (const auto wait = c->breaker_.rejects()) detail::throw_circuit_open(*wait);
         const auto start = clock::now();
-        std::optional<error> failed;  // no co_await in a handler
         try {
             co_await c->session_.async_open(c->cfg_);
         } catch (const error& e) {
-            failed.emplace(e);
-        }
-        if (failed) {
-            c->connect_failed(*failed, start);
-            throw *failed;
+            c->connect_failed(e, start);
+            throw;
         }
         c->connect_succeeded(start);
         co_return c;

@@ -127,16 +127,16 @@ void stuck_queries_open_the_breaker(dal::config cfg, const std::string& stuck) {
 /// How a test ends its own session on the server: the id of this session, and the statement
 /// another session runs to terminate it.
 struct session_killer {
-    std::string own_id;     ///< SQL that returns this session's id
-    std::string terminate;  ///< SQL prefix; the id is appended
+    const char* own_id;     ///< SQL that returns this session's id
+    const char* terminate;  ///< SQL prefix; the id is appended
 };
 const session_killer pg_killer{"SELECT pg_backend_pid()", "SELECT pg_terminate_backend("};
 const session_killer mysql_killer{"SELECT CONNECTION_ID()", "KILL CONNECTION ("};
 
 template <class Connection, class Admin>
 void kill_session(Connection& victim, Admin& admin, const session_killer& k) {
-    const auto id = victim.template query_one<std::int64_t>(k.own_id).value();
-    admin.execute(k.terminate + std::to_string(id) + ")");
+    const auto id = victim.template query_one<std::int64_t>(std::string(k.own_id)).value();
+    admin.execute(std::string(k.terminate) + std::to_string(id) + ")");
     std::this_thread::sleep_for(100ms);
 }
 
@@ -181,7 +181,7 @@ void lost_transaction_is_rerun_as_a_whole(const char* uri_variable, const sessio
     // 2. With a retry policy: run again as a whole, on a reopened connection.
     const pol::exponential_backoff retry = quick_retry();
     resilient<Backend> db(cfg, retry);
-    const auto first_id = db.template query_one<std::int64_t>(k.own_id).value();
+    const auto first_id = db.template query_one<std::int64_t>(std::string(k.own_id)).value();
     int attempts = 0;
     db.with_transaction([&](resilient<Backend>& c) {
         ++attempts;
@@ -191,7 +191,7 @@ void lost_transaction_is_rerun_as_a_whole(const char* uri_variable, const sessio
     });
     BOOST_TEST(attempts == 2);
     BOOST_TEST(retry.stats().granted == 1U);
-    BOOST_TEST(db.template query_one<std::int64_t>(k.own_id).value() != first_id);
+    BOOST_TEST(db.template query_one<std::int64_t>(std::string(k.own_id)).value() != first_id);
     BOOST_TEST(admin.template query<std::int64_t>("SELECT id FROM " + table + " ORDER BY id") ==
                    (std::vector<std::int64_t>{10, 11}),
                "the transaction applied exactly once");
