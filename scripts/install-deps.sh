@@ -16,8 +16,8 @@ if [[ ${1:-} != --build-only ]]; then
   packages+=(
     # second compiler, fuzzing runtime, linters, benchmarks
     clang clang-tidy clang-format libclang-rt-14-dev libbenchmark-dev
-    # servers the integration tests start on loopback
-    postgresql mariadb-server pgbouncer
+    # servers the integration tests start on loopback, and openssl for their TLS certificates
+    postgresql mariadb-server pgbouncer openssl
   )
 fi
 
