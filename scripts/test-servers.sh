@@ -148,6 +148,15 @@ pid_alive() {
 }
 
 # wait_pid_gone PID COMM SECONDS: waits until PID has exited; false on timeout.
+# wait_exec PID COMM: waits (at most 5 s) until the subshell PID has exec'd COMM; until then its
+# command name is still bash, and pid_alive PID COMM would say it is gone.
+wait_exec() {
+  local deadline=$((SECONDS + 5))
+  while [[ -r /proc/$1/comm ]] && ! pid_alive "$1" "$2" && ((SECONDS < deadline)); do
+    sleep 0.02
+  done
+}
+
 wait_pid_gone() {
   local deadline=$((SECONDS + $3))
   while pid_alive "$1" "$2"; do
@@ -468,11 +477,7 @@ EOF
     </dev/null >>"$(pgb_log)" 2>&1 3>&- 4>&-) &
   local pid=$!
   echo "$pid" >"$dir/launched.pid"
-  # Until the subshell has exec'd, the pid's command name is still bash.
-  local deadline=$((SECONDS + 5))
-  while [[ -r /proc/$pid/comm ]] && ! pid_alive "$pid" pgbouncer && ((SECONDS < deadline)); do
-    sleep 0.05
-  done
+  wait_exec "$pid" pgbouncer
   wait_ready pgbouncer "$(pgb_log)" "$pid" pgbouncer pgb_query "$PGBOUNCER_PORT" 'SELECT 1'
 
   local out
@@ -681,11 +686,7 @@ my_launch() {
     </dev/null >>"$(my_log "$name")" 2>&1 3>&- 4>&-) &
   local pid=$!
   echo "$pid" >"$STATE_DIR/$name/launched.pid"
-  # Until the subshell has exec'd, the pid's command name is still bash.
-  local deadline=$((SECONDS + 5))
-  while [[ -r /proc/$pid/comm ]] && ! pid_alive "$pid" mariadbd && ((SECONDS < deadline)); do
-    sleep 0.02
-  done
+  wait_exec "$pid" mariadbd
   wait_ready "$name" "$(my_log "$name")" "$pid" mariadbd \
     mariadb-admin --defaults-file="$cnf" --connect-timeout=2 ping
 }
