@@ -969,11 +969,11 @@ private:
             try {
                 co_return co_await session_.async_execute(*st, params, d, h);
             } catch (const error& e) {
-                if (prepared_again > 0 || !Backend::statement_is_stale(e.code()) ||
-                    in_transaction())
-                    throw;
+                if (!Backend::statement_is_stale(e.code())) throw;
+                // A stale statement leaves the cache either way, so the next call prepares it.
+                cache_.erase(native, hash);
+                if (prepared_again > 0 || in_transaction()) throw;
             }
-            cache_.erase(native, hash);
             h.reset();
         }
     }
@@ -1017,10 +1017,10 @@ private:
             } catch (const error& e) {
                 // Inside a transaction a failed statement may have aborted it (PostgreSQL):
                 // running it again there would only fail differently, so the error stands.
-                if (prepared_again > 0 || !Backend::statement_is_stale(e.code()) ||
-                    in_transaction())
-                    throw;
+                if (!Backend::statement_is_stale(e.code())) throw;
+                // A stale statement leaves the cache either way, so the next call prepares it.
                 cache_.erase(native, hash);
+                if (prepared_again > 0 || in_transaction()) throw;
                 h.reset();
             }
         }

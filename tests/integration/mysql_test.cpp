@@ -236,6 +236,108 @@ BOOST_AUTO_TEST_CASE(execute_many_uses_bulk_binding) {
     BOOST_TEST(!db.in_transaction());
 }
 
+// A statement run again keeps Connector/C's binding while it fits: these are the cases where
+// it must not (longer values, other parameter kinds, a changed table, bulk binding between).
+BOOST_AUTO_TEST_CASE(binding_is_reused_only_while_it_fits) {
+    connection db(my_config());
+    db.execute(
+        "CREATE TEMPORARY TABLE [b] ([id] INT PRIMARY KEY, [s] VARCHAR(300), [n] BIGINT)"_sql);
+    const std::string long_text(250, 'x');
+    const auto insert = [&](int id, const std::optional<std::string>& s, std::optional<double> n) {
+        db.execute("INSERT INTO [b] VALUES (?, ?, ?)"_sql, id, s, n);
+    };
+    insert(1, "a", 5.0);
+    insert(2, long_text, std::nullopt);  // other kinds: null where a double was
+    insert(3, std::nullopt, 7.0);
+    // Parameters of the same kinds, by value only: the binding Connector/C holds is reused.
+    for (int k = 4; k < 8; ++k)
+        db.execute("INSERT INTO [b] ([id], [n]) VALUES (?, ?)"_sql, k, k * 10);
+    BOOST_TEST(db.query_one<std::int64_t>("SELECT [n] FROM [b] WHERE [id] = ?"_sql, 7).value() ==
+               70);
+    // Then other kinds for the same statement: a double and a null, then integers again.
+    db.execute("INSERT INTO [b] ([id], [n]) VALUES (?, ?)"_sql, 8, 80.0);
+    db.execute("INSERT INTO [b] ([id], [n]) VALUES (?, ?)"_sql, 9, std::nullopt);
+    db.execute("INSERT INTO [b] ([id], [n]) VALUES (?, ?)"_sql, 10, 100);
+    using ns = std::tuple<std::int64_t, std::optional<std::int64_t>>;
+    const auto got = db.query_rows("SELECT [id], [n] FROM [b] WHERE [id] >= 8 ORDER BY [id]"_sql);
+    BOOST_TEST_REQUIRE(got.size() == 3U);
+    BOOST_TEST((got[0].as<ns>() == ns{8, 80}));
+    BOOST_TEST((got[1].as<ns>() == ns{9, std::nullopt}));
+    BOOST_TEST((got[2].as<ns>() == ns{10, 100}));
+
+    // Results: a short value, then one longer than any before (the buffers must grow), then
+    // a NULL, then the short one again.
+    const auto text_of = [&](int id) {
+        return db.query_one<std::optional<std::string>>("SELECT [s] FROM [b] WHERE [id] = ?"_sql,
+                                                        id);
+    };
+    BOOST_TEST(text_of(1).value().value_or("?") == "a");
+    BOOST_TEST(text_of(2).value().value_or("?") == long_text);
+    BOOST_TEST(!text_of(3).value().has_value());
+    BOOST_TEST(text_of(1).value().value_or("?") == "a");
+
+    // The table changes under the cached statement: MariaDB re-prepares it, and the columns
+    // (count, names, types) are read again.
+    const auto all = [&] { return db.query_rows("SELECT * FROM [b] WHERE [id] = ?"_sql, 1); };
+    BOOST_TEST(all().columns() == 3U);
+    db.execute("ALTER TABLE [b] ADD COLUMN [extra] VARCHAR(10) DEFAULT 'new'"_sql);
+    const dal::rowset wider = all();
+    BOOST_TEST_REQUIRE(wider.columns() == 4U);
+    using wide = std::tuple<int, std::string, std::int64_t, std::string>;
+    BOOST_TEST((wider[0].as<wide>() == wide{1, "a", 5, "new"}));
+    // The same number of columns, another type: Connector/C updates the types in place.
+    // (Not a rename: it keeps the old names then; docs/mysql.md.)
+    db.execute("UPDATE [b] SET [extra] = '42'"_sql);
+    db.execute("ALTER TABLE [b] MODIFY [extra] INT"_sql);
+    const dal::rowset retyped = all();
+    BOOST_TEST(retyped[0].get<std::int64_t>(3) == 42);
+
+    // Bulk binding of the same statement in between single executions.
+    db.execute("INSERT INTO [b] ([id], [n]) VALUES (?, ?)"_sql, 20, 1);
+    const std::vector<std::tuple<int, int>> many{{21, 2}, {22, 3}};
+    db.execute_many("INSERT INTO [b] ([id], [n]) VALUES (?, ?)"_sql, many);
+    db.execute("INSERT INTO [b] ([id], [n]) VALUES (?, ?)"_sql, 23, 4);
+    BOOST_TEST(
+        db.query_one<std::int64_t>("SELECT sum([n]) FROM [b] WHERE [id] >= 20"_sql).value() == 10);
+}
+
+// Another connection changes the table's columns under cached statements: a query is
+// prepared again and re-run; a statement that may have changed data is not re-run; inside a
+// transaction the call fails and the next one prepares again.
+BOOST_AUTO_TEST_CASE(columns_changed_under_a_cached_statement) {
+    const std::string table = unique_table("dal_reprepare");
+    connection db(my_config());
+    connection other(my_config());
+    db.execute("DROP TABLE IF EXISTS [" + table + "]");
+    db.execute("CREATE TABLE [" + table + "] ([id] INT PRIMARY KEY, [v] INT) ENGINE=InnoDB");
+    const std::string select = "SELECT * FROM [" + table + "] ORDER BY [id]";
+    const std::string insert = "INSERT INTO [" + table + "] ([id], [v]) VALUES (?, 1) RETURNING *";
+    BOOST_TEST(db.query_rows(insert, 1).columns() == 2U);
+    BOOST_TEST(db.query_rows(select).columns() == 2U);
+
+    other.execute("ALTER TABLE [" + table + "] ADD COLUMN [w] INT DEFAULT 7");
+    const dal::rowset rs = db.query_rows(select);  // prepared again, re-run
+    BOOST_TEST_REQUIRE(rs.columns() == 3U);
+    BOOST_TEST(rs[0].get<int>("w") == 7);
+    // The INSERT ran but its rows could not be read: said so, and not run a second time.
+    const dal::error e = expect_error([&] { db.query_rows(insert, 2); });
+    BOOST_TEST(std::string(e.what()).find("the statement ran") != std::string::npos, e.what());
+    BOOST_TEST(
+        db.query_one<std::int64_t>("SELECT count(*) FROM [" + table + "] WHERE [id] = 2").value() ==
+        1);
+    BOOST_TEST(db.query_rows(insert, 3).columns() == 3U);  // works
+
+    // Inside a transaction: the error stands (the caller decides), and the statement is
+    // prepared again by the next call, still inside the same transaction.
+    other.execute("ALTER TABLE [" + table + "] ADD COLUMN [x] INT DEFAULT 8");
+    auto tx = db.begin();
+    const dal::error stale = expect_error([&] { db.query_rows(select); });
+    BOOST_TEST(stale.diag().native_code == 1615, stale.what());
+    BOOST_TEST(db.query_rows(select).columns() == 4U);
+    tx.commit();
+    db.execute("DROP TABLE [" + table + "]");
+}
+
 BOOST_AUTO_TEST_CASE(ddl_inside_a_transaction) {
     const std::string table = unique_table("dal_ddl");
     const std::string other = unique_table("dal_ddl_other");

@@ -78,8 +78,12 @@ private:
     std::unique_ptr<MYSQL_STMT, detail::stmt_deleter> st_;
     std::string sql_;
     std::uint64_t generation_ = 0;
+    /// Unique per session for its lifetime: tells whether the session's bind arrays are
+    /// still bound to this statement (a pointer could be reused by a later statement).
+    std::uint64_t serial_ = 0;
     unsigned params_ = 0;
-    bool ddl_ = false;  ///< a statement that commits implicitly
+    bool reprepare_ = false;  ///< its table's columns changed: prepare again before a run
+    bool ddl_ = false;        ///< a statement that commits implicitly
 };
 
 /// One column as the session decoded it: how its bytes become a field_view.
@@ -301,11 +305,15 @@ private:
     int start_execute(statement& st);
     int continue_execute(statement& st, int ready);
     void check_execute(statement& st);
+    /// CR_NEW_STMT_METADATA: the table's columns changed after the statement was prepared.
+    [[noreturn]] void columns_changed(statement& st);
     [[nodiscard]] bool has_result(const statement& st) const noexcept;
     int start_store(statement& st);
     int continue_store(statement& st, int ready);
     void check_store(statement& st);
     void bind_results(statement& st);
+    /// True when the columns of `st`'s new result still fit the binding of its last one.
+    [[nodiscard]] bool results_still_bound(const statement& st) const noexcept;
     bool fetch(statement& st);
     void end_results(statement& st);
     [[nodiscard]] std::uint64_t affected(const statement& st) const noexcept;
@@ -391,7 +399,14 @@ private:
     std::vector<bulk_column> bulk_;
     std::vector<MYSQL_BIND> bulk_binds_;
 
-    // Parameter and result binding, reused across calls.
+    // Parameter and result binding, reused across calls. A statement executed again with
+    // parameters of the same kinds, or giving columns that still fit the buffers, keeps the
+    // binding Connector/C already holds (as a hand-written loop over a prepared statement
+    // would): no mysql_stmt_result_metadata copy and no re-binding per call.
+    std::uint64_t statement_serial_ = 0;
+    std::uint64_t params_bound_for_ = 0;   ///< statement serial; 0: none
+    std::uint64_t results_bound_for_ = 0;  ///< statement serial; 0: none
+    std::vector<param_ref::kind> param_kinds_;
     std::vector<MYSQL_BIND> param_binds_;
     std::vector<MYSQL_TIME> param_times_;
     std::vector<std::int64_t> param_ints_;

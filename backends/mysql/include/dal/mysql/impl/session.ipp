@@ -17,7 +17,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <errmsg.h>
 #include <mysql.h>
+#include <mysqld_error.h>
 
 #include <dal/error.hpp>
 #include <dal/mysql/backend.hpp>
@@ -79,6 +81,17 @@ std::size_t skip_blank(std::string_view s, std::size_t p) {
         }
     }
     return p;
+}
+
+/// Statements that only read (running one again changes nothing).
+bool reads_only(std::string_view sql) {
+    std::size_t p = skip_blank(sql, 0);
+    while (p < sql.size() && sql[p] == '(')
+        p = skip_blank(sql, p + 1);
+    for (const std::string_view w : {"SELECT", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "VALUES"}) {
+        if (iequal_word(sql, p, w)) return true;
+    }
+    return false;
 }
 
 /// Statements that make MySQL commit the open transaction implicitly (the DDL family).
@@ -571,6 +584,7 @@ statement session::prepare(std::string_view sql) {
     statement out;
     out.sql_ = std::string(sql);
     out.generation_ = generation_;
+    out.serial_ = ++statement_serial_;
     out.ddl_ = commits_implicitly(sql);
     out.st_.reset(mysql_stmt_init(mysql_.get()));
     if (!out.st_) fail(sql, nullptr);
@@ -602,6 +616,7 @@ boost::asio::awaitable<statement> session::async_prepare(std::string sql) {
     statement out;
     out.sql_ = std::move(sql);
     out.generation_ = generation_;
+    out.serial_ = ++statement_serial_;
     out.ddl_ = commits_implicitly(out.sql_);
     out.st_.reset(mysql_stmt_init(mysql_.get()));
     if (!out.st_) fail(out.sql_, nullptr);
@@ -637,6 +652,12 @@ void session::begin_statement(statement& st, std::span<const param_ref> params, 
         diag.native_code = 1243;
         throw error(make_mysql_error(1243), std::move(diag));
     }
+    if (st.reprepare_) {  // not sent: the connection prepares it again (statement_is_stale)
+        diagnostics diag;
+        diag.message = "the prepared statement needs to be prepared again (its table changed)";
+        diag.native_code = ER_NEED_REPREPARE;
+        throw error(make_mysql_error(ER_NEED_REPREPARE), std::move(diag));
+    }
     if (st.ddl_ && in_transaction()) {
         if (!allow_ddl_in_transaction_) {
             diagnostics diag;
@@ -661,6 +682,35 @@ void session::begin_statement(statement& st, std::span<const param_ref> params, 
 
 void session::bind_params(statement& st, std::span<const param_ref> params) {
     const std::size_t n = params.size();
+    // The same statement with parameters of the same kinds, none of them pointing into the
+    // caller's memory: Connector/C reads the values from our arrays at execution, so new
+    // values are all it needs.
+    const auto by_value = [](param_ref::kind k) {
+        return k != param_ref::kind::text && k != param_ref::kind::binary;
+    };
+    if (st.serial_ == params_bound_for_ && n == param_kinds_.size() &&
+        std::equal(
+            params.begin(), params.end(), param_kinds_.begin(),
+            [&](const param_ref& p, param_ref::kind k) { return p.type == k && by_value(k); })) {
+        for (std::size_t k = 0; k < n; ++k) {
+            const param_ref& p = params[k];
+            switch (p.type) {
+                case param_ref::kind::boolean: param_ints_[k] = p.num.b ? 1 : 0; break;
+                case param_ref::kind::int64: param_ints_[k] = p.num.i; break;
+                case param_ref::kind::uint64:
+                    param_ints_[k] = static_cast<std::int64_t>(p.num.u);
+                    break;
+                case param_ref::kind::float64: param_doubles_[k] = p.num.d; break;
+                case param_ref::kind::date_value: param_times_[k] = to_mysql_date(p.day); break;
+                case param_ref::kind::timestamp_value:
+                    param_times_[k] = to_mysql_datetime(p.ts);
+                    break;
+                default: break;  // null: nothing to carry
+            }
+        }
+        return;
+    }
+    params_bound_for_ = 0;
     param_binds_.assign(n, MYSQL_BIND{});
     param_times_.resize(n);
     param_ints_.resize(n);
@@ -708,6 +758,10 @@ void session::bind_params(statement& st, std::span<const param_ref> params) {
     }
     if (n > 0 && mysql_stmt_bind_param(st.st_.get(), param_binds_.data()) != 0)
         fail(st.sql_, st.st_.get());
+    param_kinds_.resize(n);
+    std::transform(params.begin(), params.end(), param_kinds_.begin(),
+                   [](const param_ref& p) { return p.type; });
+    params_bound_for_ = st.serial_;
 }
 
 int session::start_execute(statement& st) {
@@ -722,7 +776,33 @@ int session::continue_execute(statement& st, int ready) {
 }
 
 void session::check_execute(statement& st) {
-    if (ret_ != 0) fail(st.sql_, st.st_.get());
+    if (ret_ == 0) return;
+    if (!st.text_protocol() && mysql_stmt_errno(st.st_.get()) == CR_NEW_STMT_METADATA)
+        columns_changed(st);
+    fail(st.sql_, st.st_.get());
+}
+
+void session::columns_changed(statement& st) {
+    // Connector/C read the new column definitions, not the rows: they are dropped (read off
+    // the socket, no round trip), and the connection stays usable.
+    mysql_stmt_free_result(st.st_.get());
+    st.reprepare_ = true;
+    results_bound_for_ = 0;
+    diagnostics diag;
+    diag.sql = sql::redacted(st.sql_, sql::mysql_dialect);
+    if (reads_only(st.sql_)) {
+        // Running a query again changes nothing: reported as stale, so the connection
+        // prepares it again and re-runs it.
+        diag.native_code = ER_NEED_REPREPARE;
+        diag.message = "the table's columns changed since the statement was prepared";
+        throw error(make_mysql_error(ER_NEED_REPREPARE), std::move(diag));
+    }
+    diag.native_code = CR_NEW_STMT_METADATA;
+    diag.message =
+        "the statement ran, but its result could not be read: the table's columns changed "
+        "since it was prepared (it is prepared again before its next run; it was not re-run "
+        "here, since it may have changed data)";
+    throw error(make_mysql_error(CR_NEW_STMT_METADATA), std::move(diag));
 }
 
 bool session::has_result(const statement& st) const noexcept {
@@ -754,7 +834,31 @@ void session::check_store(statement& st) {
     if (st.text_protocol() ? !text_res_ : ret_ != 0) fail(st.sql_, st.st_.get());
 }
 
+bool session::results_still_bound(const statement& st) const noexcept {
+    const MYSQL_STMT* s = st.st_.get();
+    if (st.serial_ != results_bound_for_ || s->field_count != columns_.size()) return false;
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+        // A re-prepared statement (the table changed) may bring other columns: compared by
+        // type, decoding and name.
+        const MYSQL_FIELD& f = s->fields[c];
+        if (f.type != types_[c] || decoder_for(f) != columns_[c].how ||
+            columns_[c].name != (f.name != nullptr ? std::string_view(f.name) : ""))
+            return false;
+        switch (columns_[c].how) {
+            case column::decode::integer:
+            case column::decode::unsigned_integer:
+            case column::decode::floating:
+            case column::decode::temporal: break;
+            default:
+                if (buffers_[c].size() < std::max<unsigned long>(f.max_length, 1)) return false;
+        }
+    }
+    return true;
+}
+
 void session::bind_results(statement& st) {
+    if (!st.text_protocol() && results_still_bound(st)) return;
+    results_bound_for_ = 0;
     MYSQL_RES* meta =
         st.text_protocol() ? text_res_.get() : mysql_stmt_result_metadata(st.st_.get());
     const std::unique_ptr<MYSQL_RES, detail::res_deleter> owned(st.text_protocol() ? nullptr
@@ -820,6 +924,7 @@ void session::bind_results(statement& st) {
     }
     if (mysql_stmt_bind_result(st.st_.get(), result_binds_.data()) != 0)
         fail(st.sql_, st.st_.get());
+    results_bound_for_ = st.serial_;
 }
 
 bool session::fetch(statement& st) {
@@ -1056,6 +1161,7 @@ std::uint64_t session::execute_bulk(statement& st, std::span<const std::span<con
             mysql_stmt_attr_set(s, STMT_ATTR_ARRAY_SIZE, &zero);
         }
     } reset{st.st_.get()};
+    params_bound_for_ = 0;  // the statement's parameters now point at the bulk arrays
     if (mysql_stmt_bind_param(st.st_.get(), bulk_binds_.data()) != 0) fail(st.sql_, st.st_.get());
     waiter_poll w{this};
     run_statement(st, w);
