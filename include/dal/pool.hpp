@@ -31,12 +31,15 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <iosfwd>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -131,8 +134,41 @@ struct pool_status {
     std::uint64_t leaks = 0;
     std::uint64_t reclaimed = 0;  ///< leaked leases reclaimed (reclaim_leaked)
     std::uint64_t acquired = 0;
+    std::uint64_t waits = 0;  ///< times an acquirer had to wait in line (served or timed out)
+    std::chrono::microseconds wait_time{0};  ///< the time they waited, in total
     bool closing = false;
 };
+
+/// The design's scaling signal: how hard acquirers press on a pool, from the share of
+/// acquisitions that timed out between two snapshots. A rate over an interval, not since
+/// start: a burst an hour ago says nothing about now.
+enum class pool_pressure : std::uint8_t {
+    normal,    ///< under 0.1 % timed out: no action needed
+    mild,      ///< 0.1-1 %: mild contention; look for slow queries and long transactions
+    high,      ///< 1-5 %: high load; scale vertically (a bigger database or app servers)
+    critical,  ///< over 5 %: the pool is the limit; scale horizontally (more app servers)
+};
+
+/// What changed between two snapshots of one pool.
+struct pool_signal {
+    std::uint64_t attempts = 0;  ///< acquisitions in the interval, served or timed out
+    std::uint64_t timeouts = 0;
+    double timeout_rate = 0;                 ///< timeouts / attempts (0 without attempts)
+    std::chrono::microseconds mean_wait{0};  ///< of the acquirers that had to wait
+    double utilisation = 0;                  ///< in use / max, at the later snapshot
+    pool_pressure pressure = pool_pressure::normal;
+};
+
+/// The signal between `before` and `now` (snapshots of the same pool, `now` taken later).
+[[nodiscard]] pool_signal scaling_signal(const pool_status& before,
+                                         const pool_status& now) noexcept;
+/// "normal: no action needed", "critical: ... scale horizontally", ...
+[[nodiscard]] std::string_view describe(pool_pressure p) noexcept;
+/// The pools' status in Prometheus' text exposition format (version 0.0.4): gauges for the
+/// sizes, counters for the totals, one `pool` label per pool (its name: the config alias,
+/// never a password). Serve it from the application's metrics endpoint, e.g.
+/// `dal::write_prometheus(out, dal::pool_registry::global().status_all())`.
+void write_prometheus(std::ostream& out, std::span<const pool_status> pools);
 
 /// A lease held too long.
 struct leak_report {
@@ -296,6 +332,7 @@ public:
             waiters_.push_back(w);
             grow_for_waiters_locked();
             const bool served = w->cv.wait_until(lk, until, [&] { return w->done; });
+            record_wait_locked(clock::now() - *start);
             if (!served) {
                 std::erase(waiters_, w);
                 ++timeouts_;
@@ -595,8 +632,14 @@ private:
         s.leaks = leaks_;
         s.reclaimed = reclaimed_;
         s.acquired = acquired_;
+        s.waits = waits_;
+        s.wait_time = std::chrono::duration_cast<std::chrono::microseconds>(wait_time_);
         s.closing = closing_;
         return s;
+    }
+    void record_wait_locked(clock::duration waited) {
+        ++waits_;
+        wait_time_ += waited;
     }
     [[nodiscard]] bool can_create_locked() const {
         return slots_.size() - reclaimed_out_ + creating_ < opts_.max &&
@@ -936,11 +979,14 @@ private:
         }
         const auto start = clock::now();
         auto w = std::make_shared<waiter>();
-        w->complete = [self, finish, where, open_async](
+        w->complete = [self, finish, where, open_async, start](
                           std::exception_ptr ep, std::optional<slot_iter> s, bool create) mutable {
             if (ep) {
                 finish(ep, lease{});
-            } else if (create) {
+                return;
+            }
+            self->record_wait_locked(clock::now() - start);  // under the lock
+            if (create) {
                 open_async();
             } else {
                 self->mark_acquired_locked(*s, where, detail::coarse_now());  // under the lock
@@ -960,6 +1006,7 @@ private:
                 wp->done = true;
                 std::erase(self->waiters_, wp);
                 ++self->timeouts_;
+                self->record_wait_locked(clock::now() - start);
                 const pool_status s = self->status_locked();
                 lk2.unlock();
                 finish(std::make_exception_ptr(detail::pool_timeout_error(
@@ -998,6 +1045,8 @@ private:
     std::uint64_t created_ = 0;
     std::uint64_t closed_ = 0;
     std::uint64_t timeouts_ = 0;
+    std::uint64_t waits_ = 0;
+    clock::duration wait_time_{};
     std::uint64_t leaks_ = 0;
     std::uint64_t reclaimed_ = 0;
     std::size_t reclaimed_out_ = 0;  ///< reclaimed slots still held (not counted against max)

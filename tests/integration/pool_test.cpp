@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -147,6 +148,101 @@ BOOST_AUTO_TEST_CASE(timeout_says_the_pool_is_saturated) {
     BOOST_TEST(took.count() >= 100);
     BOOST_TEST(took.count() < 300);
     BOOST_TEST(p->status().timeouts == 1U);
+}
+
+// The scaling signal and the metrics export: waits and their time are counted (threads and
+// coroutines, served and timed out), the timeout rate over an interval gives the pressure,
+// and the Prometheus text carries every counter under the pool's name.
+BOOST_AUTO_TEST_CASE(scaling_signal_and_prometheus_export) {
+    asio::io_context io;  // outlives the pool
+    temp_file f;
+    auto p = sqlite_pool::create(f.config(), opts(1));
+    const dal::pool_status before = p->status();
+    {
+        auto l = p->acquire();  // no wait
+    }
+    BOOST_TEST(p->status().waits == 0U);
+    auto held = p->acquire();
+    (void)expect_error([&] { (void)p->acquire(50ms); });  // a thread times out
+    std::exception_ptr err;
+    p->async_acquire(asio::bind_executor(io, [&](std::exception_ptr ep,
+                                                 sqlite_pool::lease) { err = std::move(ep); }),
+                     50ms);  // a coroutine times out
+    io.run();
+    BOOST_TEST(static_cast<bool>(err));
+    // A thread waits about 50 ms and is served.
+    std::thread giver([l = std::move(held)]() mutable {
+        std::this_thread::sleep_for(50ms);
+        l = {};
+    });
+    { auto l = p->acquire(2s); }
+    giver.join();
+    const dal::pool_status now = p->status();
+    BOOST_TEST(now.waits == 3U);
+    BOOST_TEST(now.wait_time >= 140ms);
+    BOOST_TEST(now.wait_time < 2s);
+    BOOST_TEST(now.timeouts == 2U);
+    const dal::pool_signal sig = dal::scaling_signal(before, now);
+    BOOST_TEST(sig.attempts == 5U);  // 3 served, 2 timed out
+    BOOST_TEST(sig.timeouts == 2U);
+    BOOST_TEST(sig.timeout_rate == 0.4, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST((sig.pressure == dal::pool_pressure::critical));
+    BOOST_TEST(sig.mean_wait >= 45ms);
+    BOOST_TEST(dal::describe(sig.pressure).find("scale horizontally") != std::string_view::npos);
+    // Nothing happened since: the interval's signal is normal again.
+    BOOST_TEST((dal::scaling_signal(now, p->status()).pressure == dal::pool_pressure::normal));
+
+    // The design's thresholds: < 0.1 % normal, to 1 % mild, to 5 % high, above critical.
+    const auto pressure = [](std::uint64_t served, std::uint64_t timeouts) {
+        dal::pool_status a;
+        dal::pool_status b;
+        b.acquired = served;
+        b.timeouts = timeouts;
+        return dal::scaling_signal(a, b).pressure;
+    };
+    BOOST_TEST((pressure(1000, 0) == dal::pool_pressure::normal));
+    BOOST_TEST((pressure(2000, 1) == dal::pool_pressure::normal));    // 0.05 %
+    BOOST_TEST((pressure(999, 1) == dal::pool_pressure::mild));       // 0.1 %
+    BOOST_TEST((pressure(990, 10) == dal::pool_pressure::mild));      // 1 %
+    BOOST_TEST((pressure(980, 20) == dal::pool_pressure::high));      // 2 %
+    BOOST_TEST((pressure(950, 50) == dal::pool_pressure::high));      // 5 %
+    BOOST_TEST((pressure(940, 60) == dal::pool_pressure::critical));  // 6 %
+    BOOST_TEST((pressure(0, 0) == dal::pool_pressure::normal));       // nothing asked
+
+    std::ostringstream text;
+    const std::vector<dal::pool_status> all{now};
+    dal::write_prometheus(text, all);
+    const std::string out = text.str();
+    const std::string label = "{pool=\"" + now.name + "\"";
+    BOOST_TEST(out.find("# TYPE dal_pool_timeouts_total counter\n") != std::string::npos, out);
+    BOOST_TEST(out.find("dal_pool_timeouts_total" + label + "} 2\n") != std::string::npos, out);
+    BOOST_TEST(out.find("dal_pool_waits_total" + label + "} 3\n") != std::string::npos, out);
+    BOOST_TEST(out.find("dal_pool_acquired_total" + label + "} 3\n") != std::string::npos, out);
+    BOOST_TEST(
+        out.find("dal_pool_connections" + label + ",state=\"idle\"} 1\n") != std::string::npos,
+        out);
+    BOOST_TEST(out.find("dal_pool_max_connections" + label + "} 1\n") != std::string::npos, out);
+    BOOST_TEST(out.find("dal_pool_wait_seconds_total" + label + "} 0.") != std::string::npos, out);
+    // Every line is a comment or `name{labels} value`; names are escaped, never a password.
+    dal::pool_status odd;
+    odd.name = "a\"b\\c\nd";
+    odd.acquired = 12'345'678'901;  // whole, not 1.23457e+10
+    std::ostringstream odd_text;
+    const std::vector<dal::pool_status> odd_all{odd};
+    dal::write_prometheus(odd_text, odd_all);
+    BOOST_TEST(odd_text.str().find(R"(dal_pool_waiters{pool="a\"b\\c\nd"} 0)") != std::string::npos,
+               odd_text.str());
+    dal::config with_password = f.config();
+    with_password.user = "app";
+    with_password.password = dal::secret("hunter2");
+    BOOST_TEST(odd_text.str().find(R"(dal_pool_acquired_total{pool="a\"b\\c\nd"} 12345678901)") !=
+                   std::string::npos,
+               odd_text.str());
+    auto secret_pool = sqlite_pool::create(with_password, opts(1));
+    std::ostringstream secret_text;
+    const std::vector<dal::pool_status> secret_all{secret_pool->status()};
+    dal::write_prometheus(secret_text, secret_all);
+    BOOST_TEST(secret_text.str().find("hunter2") == std::string::npos, secret_text.str());
 }
 
 BOOST_AUTO_TEST_CASE(release_rolls_back_and_discards_broken) {

@@ -2,7 +2,10 @@
 // Compiled once into dal; not a public header.
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <mutex>
+#include <ostream>
 #include <random>
 #include <string>
 
@@ -27,6 +30,119 @@ std::size_t default_pool_size(std::size_t cores, std::size_t expected_concurrenc
     if (server_connection_limit > 0)
         n = std::min(n, std::max<std::size_t>(server_connection_limit / 4, 1));
     return std::max({n, min_size, std::size_t{1}});
+}
+
+pool_signal scaling_signal(const pool_status& before, const pool_status& now) noexcept {
+    // Counters only grow; a pool recreated between the snapshots starts again from zero.
+    const auto delta = [](std::uint64_t a, std::uint64_t b) { return b >= a ? b - a : b; };
+    pool_signal s;
+    s.timeouts = delta(before.timeouts, now.timeouts);
+    s.attempts = delta(before.acquired, now.acquired) + s.timeouts;
+    if (s.attempts > 0)
+        s.timeout_rate = static_cast<double>(s.timeouts) / static_cast<double>(s.attempts);
+    const std::uint64_t waits = delta(before.waits, now.waits);
+    if (waits > 0) {
+        const auto waited =
+            now.wait_time >= before.wait_time ? now.wait_time - before.wait_time : now.wait_time;
+        s.mean_wait = waited / static_cast<std::int64_t>(waits);
+    }
+    if (now.max > 0) s.utilisation = static_cast<double>(now.in_use) / static_cast<double>(now.max);
+    // The thresholds of the design's table "Timeout rates -> scaling insights".
+    s.pressure = s.timeout_rate > 0.05     ? pool_pressure::critical
+                 : s.timeout_rate > 0.01   ? pool_pressure::high
+                 : s.timeout_rate >= 0.001 ? pool_pressure::mild
+                                           : pool_pressure::normal;
+    return s;
+}
+
+std::string_view describe(pool_pressure p) noexcept {
+    switch (p) {
+        case pool_pressure::normal: return "normal: no action needed";
+        case pool_pressure::mild:
+            return "mild contention: review slow queries and long transactions";
+        case pool_pressure::high:
+            return "high load: scale vertically (a bigger database or app servers)";
+        case pool_pressure::critical:
+            return "critical: the pools are the limit; scale horizontally (add app servers)";
+    }
+    return "unknown";
+}
+
+namespace {
+
+/// A label value as the exposition format wants it: backslash, quote and newline escaped.
+void write_label(std::ostream& out, std::string_view v) {
+    for (const char c : v) {
+        if (c == '\\')
+            out << "\\\\";
+        else if (c == '"')
+            out << "\\\"";
+        else if (c == '\n')
+            out << "\\n";
+        else
+            out << c;
+    }
+}
+
+}  // namespace
+
+void write_prometheus(std::ostream& out, std::span<const pool_status> pools) {
+    struct metric {
+        std::string_view name;
+        std::string_view type;
+        std::string_view help;
+        std::string_view state;  // the `state` label of dal_pool_connections, else empty
+        double (*value)(const pool_status&);
+    };
+    static constexpr metric metrics[] = {
+        {"dal_pool_connections", "gauge", "Open connections of the pool, by state.", "idle",
+         [](const pool_status& s) { return static_cast<double>(s.idle); }},
+        {"dal_pool_connections", "gauge", "", "in_use",
+         [](const pool_status& s) { return static_cast<double>(s.in_use); }},
+        {"dal_pool_min_connections", "gauge", "The pool's minimum size.", "",
+         [](const pool_status& s) { return static_cast<double>(s.min); }},
+        {"dal_pool_max_connections", "gauge", "The pool's maximum size.", "",
+         [](const pool_status& s) { return static_cast<double>(s.max); }},
+        {"dal_pool_waiters", "gauge", "Acquirers waiting for a connection now.", "",
+         [](const pool_status& s) { return static_cast<double>(s.waiters); }},
+        {"dal_pool_closing", "gauge", "1 while the pool is closing or closed.", "",
+         [](const pool_status& s) { return s.closing ? 1.0 : 0.0; }},
+        {"dal_pool_acquired_total", "counter", "Connections handed out.", "",
+         [](const pool_status& s) { return static_cast<double>(s.acquired); }},
+        {"dal_pool_timeouts_total", "counter",
+         "Acquisitions that timed out: the scaling signal (rate over acquired + timeouts).", "",
+         [](const pool_status& s) { return static_cast<double>(s.timeouts); }},
+        {"dal_pool_waits_total", "counter", "Times an acquirer had to wait in line.", "",
+         [](const pool_status& s) { return static_cast<double>(s.waits); }},
+        {"dal_pool_wait_seconds_total", "counter", "Time acquirers spent waiting in line.", "",
+         [](const pool_status& s) { return std::chrono::duration<double>(s.wait_time).count(); }},
+        {"dal_pool_created_total", "counter", "Connections opened.", "",
+         [](const pool_status& s) { return static_cast<double>(s.created); }},
+        {"dal_pool_closed_total", "counter",
+         "Connections closed (expired, idle, broken, pool closed).", "",
+         [](const pool_status& s) { return static_cast<double>(s.closed); }},
+        {"dal_pool_leaks_total", "counter", "Leases held longer than the leak threshold.", "",
+         [](const pool_status& s) { return static_cast<double>(s.leaks); }},
+        {"dal_pool_reclaimed_total", "counter", "Leaked leases reclaimed.", "",
+         [](const pool_status& s) { return static_cast<double>(s.reclaimed); }},
+    };
+    for (const metric& m : metrics) {
+        if (!m.help.empty()) {
+            out << "# HELP " << m.name << ' ' << m.help << '\n';
+            out << "# TYPE " << m.name << ' ' << m.type << '\n';
+        }
+        for (const pool_status& s : pools) {
+            out << m.name << "{pool=\"";
+            write_label(out, s.name);
+            out << '"';
+            if (!m.state.empty()) out << ",state=\"" << m.state << '"';
+            // Shortest exact form, whatever the stream's locale or precision: counters stay
+            // whole numbers (no 1.23457e+07), seconds keep their microseconds.
+            std::array<char, 32> num{};
+            const auto r = std::to_chars(num.data(), num.data() + num.size(), m.value(s));
+            out << "} " << std::string_view(num.data(), r.ptr) << '\n';
+        }
+    }
 }
 
 namespace detail {
