@@ -996,24 +996,28 @@ private:
         w->timer = std::make_shared<boost::asio::steady_timer>(ex);
         w->timer->expires_after(timeout.value_or(opts_.acquire_timeout));
         std::weak_ptr<waiter> weak = w;
-        w->timer->async_wait(
-            [self, weak, finish, start](const boost::system::error_code& ec) mutable {
-                if (ec) return;
-                const auto wp = weak.lock();
-                if (!wp) return;
-                std::unique_lock lk2(self->mutex_);
-                if (wp->done) return;
-                wp->done = true;
-                std::erase(self->waiters_, wp);
-                ++self->timeouts_;
-                self->record_wait_locked(clock::now() - start);
-                const pool_status s = self->status_locked();
-                lk2.unlock();
-                finish(std::make_exception_ptr(detail::pool_timeout_error(
-                           s, std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() -
-                                                                                    start))),
-                       lease{});
-            });
+        w->timer->async_wait([self, weak, box, start](const boost::system::error_code& ec) mutable {
+            if (ec) return;
+            const auto wp = weak.lock();
+            if (!wp) return;
+            std::unique_lock lk2(self->mutex_);
+            if (wp->done) return;
+            wp->done = true;
+            std::erase(self->waiters_, wp);
+            ++self->timeouts_;
+            self->record_wait_locked(clock::now() - start);
+            const pool_status s = self->status_locked();
+            lk2.unlock();
+            // Completed here, not posted: the timer runs on the handler's executor
+            // already, and the lock is released. When many waiters fall due at once, each
+            // is resumed right after its own timer instead of after everyone's.
+            auto h = std::move(**box);
+            box->reset();
+            std::move(h)(std::make_exception_ptr(detail::pool_timeout_error(
+                             s, std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() -
+                                                                                      start))),
+                         lease{});
+        });
         waiters_.push_back(std::move(w));
         grow_for_waiters_locked();
     }
