@@ -26,8 +26,18 @@ trap cleanup EXIT
 median() {
   awk -F, -v n="$2" '$1 == "\"" n "_median\"" || $1 == "\"" n "/real_time_median\"" { print $7 }' "$1"
 }
+# Median of a user counter column (the pool bench's wait percentiles: 11 max, 12 p50, 13 p99).
+median_col() {
+  awk -F, -v n="$2" -v c="$3" '$1 == "\"" n "_median\"" { printf "%.1f", $c }' "$1"
+}
 median_time() {
   awk -F, -v n="$2" '$1 == "\"" n "_median\"" { print $3 }' "$1"
+}
+# Acquisition waits of the three pools in one contended case (threads' average, microseconds).
+waits() {
+  for pool in dal fifo naive; do
+    echo "  $pool waits (us): median $(median_col "$1" "${pool}_$2" 12), p99 $(median_col "$1" "${pool}_$2" 13), longest $(median_col "$1" "${pool}_$2" 11)"
+  done
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
@@ -66,11 +76,13 @@ for t in "${targets[@]}"; do
       n=$(median "$tmp/pool.csv" naive_contended/real_time/threads:8)
       echo "contended, 8 threads on 2 connections (cycles/s): dal $d, fifo baseline $f, naive baseline $n"
       echo "dal / fifo baseline = $(ratio "$d" "$f"), dal / naive baseline = $(ratio "$d" "$n") (target >= 2)"
+      waits "$tmp/pool.csv" contended/real_time/threads:8
       d=$(median "$tmp/pool.csv" dal_contended_io/real_time/threads:16)
       f=$(median "$tmp/pool.csv" fifo_contended_io/real_time/threads:16)
       n=$(median "$tmp/pool.csv" naive_contended_io/real_time/threads:16)
       echo "contended with 50 us of I/O per lease, 16 threads on 4 connections (cycles/s): dal $d, fifo $f, naive $n"
-      echo "dal / fifo baseline = $(ratio "$d" "$f"), dal / naive baseline = $(ratio "$d" "$n")" ;;
+      echo "dal / fifo baseline = $(ratio "$d" "$f"), dal / naive baseline = $(ratio "$d" "$n")"
+      waits "$tmp/pool.csv" contended_io/real_time/threads:16 ;;
     postgres)
       if [ -z "${DAL_BENCH_POSTGRES_URI:-}" ]; then
         if [ ! -f /tmp/dal-test-servers/env.sh ] || ! scripts/test-servers.sh status >/dev/null 2>&1; then
