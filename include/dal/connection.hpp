@@ -1197,10 +1197,14 @@ private:
                         ep = std::current_exception();
                     }
                     auto done_ex = work.get_executor();
-                    boost::asio::dispatch(done_ex, [handler = std::move(handler), ep,
-                                                    result = std::move(result)]() mutable {
-                        std::move(handler)(ep, std::move(result));
-                    });
+                    // The error moves along: this worker keeps no reference to it, so the
+                    // thread that handles it also frees it (an exception_ptr's count lives in
+                    // libstdc++.so, where ThreadSanitizer cannot see it order the two).
+                    boost::asio::dispatch(done_ex,
+                                          [handler = std::move(handler), ep = std::move(ep),
+                                           result = std::move(result)]() mutable {
+                                              std::move(handler)(std::move(ep), std::move(result));
+                                          });
                 });
             },
             token, std::forward<F>(f));

@@ -122,6 +122,9 @@ struct pool_options {
 /// A snapshot of a pool, for dashboards and scaling decisions.
 struct pool_status {
     std::string name;  ///< the config's alias (never the password)
+    /// config::hash_hex(): tells apart pools whose aliases are alike (the alias falls back to
+    /// the database name, which a primary and its replica share).
+    std::string config_hash;
     std::size_t min = 0;
     std::size_t max = 0;
     std::size_t size = 0;  ///< open connections, idle and in use
@@ -165,9 +168,10 @@ struct pool_signal {
 /// "normal: no action needed", "critical: ... scale horizontally", ...
 [[nodiscard]] std::string_view describe(pool_pressure p) noexcept;
 /// The pools' status in Prometheus' text exposition format (version 0.0.4): gauges for the
-/// sizes, counters for the totals, one `pool` label per pool (its name: the config alias,
-/// never a password). Serve it from the application's metrics endpoint, e.g.
-/// `dal::write_prometheus(out, dal::pool_registry::global().status_all())`.
+/// sizes, counters for the totals, labelled `pool` (the config's alias, never a password) and
+/// `config` (its hash, so that two pools with the same alias stay two series). Serve it from the
+/// application's metrics endpoint, e.g. `dal::write_prometheus(out,
+/// dal::pool_registry::global().status_all())`.
 void write_prometheus(std::ostream& out, std::span<const pool_status> pools);
 
 /// A lease held too long.
@@ -486,8 +490,8 @@ private:
         // gone). Not cancelled from here: this may run at exit, after dal's I/O thread.
         std::unique_lock lk(mutex_);
         closing_ = true;
-        fail_waiters_locked(std::make_exception_ptr(error(make_error_code(client_errc::pool_closed),
-                                                          "the pool '" + name_ + "' is closed")));
+        fail_waiters_locked(
+            error(make_error_code(client_errc::pool_closed), "the pool '" + name_ + "' is closed"));
         close_idle_locked();
         returned_.wait_for(lk, graceful, [&] { return in_use_ == 0; });
         for (slot& s : slots_) {
@@ -520,6 +524,7 @@ private:
                                           opts_.server_connection_limit, opts_.min);
         opts_.min = std::min(opts_.min, opts_.max);
         name_ = std::string(cfg_.effective_alias());
+        config_hash_ = cfg_.hash_hex();
     }
 
     void warm_up() {
@@ -620,6 +625,7 @@ private:
     [[nodiscard]] pool_status status_locked() const {
         pool_status s;
         s.name = name_;
+        s.config_hash = config_hash_;
         s.min = opts_.min;
         s.max = opts_.max;
         s.size = slots_.size();
@@ -700,14 +706,17 @@ private:
         }
         idle_.clear();
     }
-    void fail_waiters_locked(const std::exception_ptr& e) {
+    void fail_waiters_locked(const error& why) {
         for (const auto& w : waiters_) {
             w->done = true;
-            w->error = e;
+            // One exception object per waiter: they are caught on different threads, and an
+            // object shared through exception_ptr is freed by whichever lets go last, with a
+            // reference count ThreadSanitizer cannot see (it lives in libstdc++.so).
             if (w->complete) {
                 if (w->timer) w->timer->cancel();
-                w->complete(e, std::nullopt, false);
+                w->complete(std::make_exception_ptr(why), std::nullopt, false);
             } else {
+                w->error = std::make_exception_ptr(why);
                 w->cv.notify_one();
             }
         }
@@ -982,7 +991,7 @@ private:
         w->complete = [self, finish, where, open_async, start](
                           std::exception_ptr ep, std::optional<slot_iter> s, bool create) mutable {
             if (ep) {
-                finish(ep, lease{});
+                finish(std::move(ep), lease{});
                 return;
             }
             self->record_wait_locked(clock::now() - start);  // under the lock
@@ -1038,6 +1047,7 @@ private:
     config cfg_;
     pool_options opts_;
     std::string name_;
+    std::string config_hash_;
     mutable std::mutex mutex_;
     std::condition_variable returned_;
     std::list<slot> slots_;        // stable iterators: leases point into it

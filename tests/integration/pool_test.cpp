@@ -213,7 +213,8 @@ BOOST_AUTO_TEST_CASE(scaling_signal_and_prometheus_export) {
     const std::vector<dal::pool_status> all{now};
     dal::write_prometheus(text, all);
     const std::string out = text.str();
-    const std::string label = "{pool=\"" + now.name + "\"";
+    BOOST_TEST(now.config_hash == f.config().hash_hex());
+    const std::string label = "{pool=\"" + now.name + "\",config=\"" + now.config_hash + "\"";
     BOOST_TEST(out.find("# TYPE dal_pool_timeouts_total counter\n") != std::string::npos, out);
     BOOST_TEST(out.find("dal_pool_timeouts_total" + label + "} 2\n") != std::string::npos, out);
     BOOST_TEST(out.find("dal_pool_waits_total" + label + "} 3\n") != std::string::npos, out);
@@ -230,12 +231,14 @@ BOOST_AUTO_TEST_CASE(scaling_signal_and_prometheus_export) {
     std::ostringstream odd_text;
     const std::vector<dal::pool_status> odd_all{odd};
     dal::write_prometheus(odd_text, odd_all);
-    BOOST_TEST(odd_text.str().find(R"(dal_pool_waiters{pool="a\"b\\c\nd"} 0)") != std::string::npos,
+    BOOST_TEST(odd_text.str().find(R"(dal_pool_waiters{pool="a\"b\\c\nd",config=""} 0)") !=
+                   std::string::npos,
                odd_text.str());
     dal::config with_password = f.config();
     with_password.user = "app";
     with_password.password = dal::secret("hunter2");
-    BOOST_TEST(odd_text.str().find(R"(dal_pool_acquired_total{pool="a\"b\\c\nd"} 12345678901)") !=
+    BOOST_TEST(odd_text.str().find(
+                   R"(dal_pool_acquired_total{pool="a\"b\\c\nd",config=""} 12345678901)") !=
                    std::string::npos,
                odd_text.str());
     auto secret_pool = sqlite_pool::create(with_password, opts(1));

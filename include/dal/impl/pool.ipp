@@ -134,6 +134,8 @@ void write_prometheus(std::ostream& out, std::span<const pool_status> pools) {
         for (const pool_status& s : pools) {
             out << m.name << "{pool=\"";
             write_label(out, s.name);
+            out << "\",config=\"";
+            write_label(out, s.config_hash);
             out << '"';
             if (!m.state.empty()) out << ",state=\"" << m.state << '"';
             // Shortest exact form, whatever the stream's locale or precision: counters stay
