@@ -285,8 +285,19 @@ BOOST_AUTO_TEST_CASE(binding_is_reused_only_while_it_fits) {
     BOOST_TEST_REQUIRE(wider.columns() == 4U);
     using wide = std::tuple<int, std::string, std::int64_t, std::string>;
     BOOST_TEST((wider[0].as<wide>() == wide{1, "a", 5, "new"}));
+    // A column renamed: the new name from the first run on (Connector/C keeps the old ones
+    // in the statement, which is prepared again in place before its next run).
+    db.execute("ALTER TABLE [b] CHANGE [extra] [renamed] VARCHAR(10)"_sql);
+    BOOST_TEST(all().column_names().back() == "renamed");
+    BOOST_TEST(all().column_names().back() == "renamed");
+    db.execute("ALTER TABLE [b] CHANGE [renamed] [extra] VARCHAR(10)"_sql);
+    {
+        auto tx = db.begin();  // inside a transaction the same
+        BOOST_TEST(all().column_names().back() == "extra");
+        tx.commit();
+    }
+    BOOST_TEST(all()[0].get<std::string>("extra") == "new");
     // The same number of columns, another type: Connector/C updates the types in place.
-    // (Not a rename: it keeps the old names then; docs/mysql.md.)
     db.execute("UPDATE [b] SET [extra] = '42'"_sql);
     db.execute("ALTER TABLE [b] MODIFY [extra] INT"_sql);
     const dal::rowset retyped = all();
@@ -334,7 +345,34 @@ BOOST_AUTO_TEST_CASE(columns_changed_under_a_cached_statement) {
     const dal::error stale = expect_error([&] { db.query_rows(select); });
     BOOST_TEST(stale.diag().native_code == 1615, stale.what());
     BOOST_TEST(db.query_rows(select).columns() == 4U);
+    // The INSERT too: it ran and says so; the next run, still in the transaction, is prepared
+    // again in place and works.
+    const dal::error ran = expect_error([&] { db.query_rows(insert, 4); });
+    BOOST_TEST(ran.diag().native_code == 2057, ran.what());
+    BOOST_TEST(db.query_rows(insert, 5).columns() == 4U);
     tx.commit();
+    BOOST_TEST(
+        db.query_one<std::int64_t>("SELECT count(*) FROM [" + table + "] WHERE [id] IN (4, 5)")
+            .value() == 2);
+    // The same for an async run: prepared again in place without blocking.
+    other.execute("ALTER TABLE [" + table + "] ADD COLUMN [y] INT DEFAULT 9");
+    const dal::error ran_again = expect_error([&] { db.query_rows(insert, 6); });
+    BOOST_TEST(ran_again.diag().native_code == 2057, ran_again.what());
+    asio::io_context io;
+    std::size_t cols = 0;
+    std::exception_ptr failed;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            const dal::rowset r =
+                co_await db.async_query_rows(insert, dal::params(7), asio::use_awaitable);
+            cols = r.columns();
+        },
+        [&](const std::exception_ptr& ep) { failed = ep; });
+    io.run();
+    db.detach_io();  // io goes away first
+    BOOST_TEST(!failed);
+    BOOST_TEST(cols == 5U);
     db.execute("DROP TABLE [" + table + "]");
 }
 

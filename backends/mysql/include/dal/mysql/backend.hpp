@@ -82,7 +82,7 @@ private:
     /// still bound to this statement (a pointer could be reused by a later statement).
     std::uint64_t serial_ = 0;
     unsigned params_ = 0;
-    bool reprepare_ = false;  ///< its table's columns changed: prepare again before a run
+    bool reprepare_ = false;  ///< its table's columns changed: prepared again before its next run
     bool ddl_ = false;        ///< a statement that commits implicitly
 };
 
@@ -153,6 +153,7 @@ public:
                           Handler& on_row) {
         require_open();
         if (const std::string pre = setup_sql(d); !pre.empty()) run_simple(pre);
+        if (st.reprepare_) reprepare(st);
         begin_statement(st, params, d);
         waiter_poll w{this};
         run_statement(st, w);
@@ -165,6 +166,7 @@ public:
                                                         deadline d, Handler& on_row) {
         attach_socket(co_await boost::asio::this_coro::executor);
         if (std::string pre = setup_sql(d); !pre.empty()) co_await async_run_simple(std::move(pre));
+        if (st.reprepare_) co_await async_reprepare(st);
         begin_statement(st, params, d);
         const watch guard(*this, d);
         // The waits are written out here (not in a helper coroutine): one frame fewer each.
@@ -307,11 +309,21 @@ private:
     void check_execute(statement& st);
     /// CR_NEW_STMT_METADATA: the table's columns changed after the statement was prepared.
     [[noreturn]] void columns_changed(statement& st);
+    /// Prepares `st` again on its own handle (its table changed): Connector/C closes the old
+    /// server-side statement; the binding is made anew on the next run.
+    void reprepare(statement& st);
+    boost::asio::awaitable<void> async_reprepare(statement& st);
+    void reprepared(statement& st, int ret);
+    /// Columns renamed under the statement: the server sent the new names with this result,
+    /// but Connector/C keeps the old ones in the statement. Takes the new names for this
+    /// result and marks the statement to be prepared again before its next run.
+    void take_renamed_columns(statement& st);
     [[nodiscard]] bool has_result(const statement& st) const noexcept;
     int start_store(statement& st);
     int continue_store(statement& st, int ready);
     void check_store(statement& st);
     void bind_results(statement& st);
+    void bind_result_columns(statement& st);
     /// True when the columns of `st`'s new result still fit the binding of its last one.
     [[nodiscard]] bool results_still_bound(const statement& st) const noexcept;
     bool fetch(statement& st);

@@ -632,6 +632,51 @@ boost::asio::awaitable<statement> session::async_prepare(std::string sql) {
     co_return prepared(std::move(out), ret);
 }
 
+void session::reprepare(statement& st) {
+    current_sql_ = st.sql_;
+    begin_wait(default_deadline());
+    int ret = 0;
+    int status = mysql_stmt_prepare_start(&ret, st.st_.get(), st.sql_.c_str(), st.sql_.size());
+    while (status != 0)
+        status = mysql_stmt_prepare_cont(&ret, st.st_.get(), wait_poll(status));
+    reprepared(st, ret);
+}
+
+boost::asio::awaitable<void> session::async_reprepare(statement& st) {
+    current_sql_ = st.sql_;
+    begin_wait(default_deadline());
+    const watch guard(*this, wait_until_);
+    int ret = 0;
+    int status = mysql_stmt_prepare_start(&ret, st.st_.get(), st.sql_.c_str(), st.sql_.size());
+    while (status != 0)
+        status = mysql_stmt_prepare_cont(&ret, st.st_.get(), co_await async_wait(status));
+    reprepared(st, ret);
+}
+
+void session::reprepared(statement& st, int ret) {
+    if (ret != 0) fail(st.sql_, st.st_.get());
+    st.params_ = static_cast<unsigned>(mysql_stmt_param_count(st.st_.get()));
+    st.serial_ = ++statement_serial_;  // nothing bound to it any more
+    st.reprepare_ = false;
+}
+
+void session::take_renamed_columns(statement& st) {
+    const MYSQL* m = mysql_.get();
+    const MYSQL_STMT* s = st.st_.get();
+    // No metadata sent with this result: Connector/C points at the statement's own.
+    if (m->fields == nullptr || m->fields == s->fields || m->field_count != s->field_count) return;
+    for (unsigned c = 0; c < s->field_count; ++c) {
+        const char* now = m->fields[c].name != nullptr ? m->fields[c].name : "";
+        const char* kept = s->fields[c].name != nullptr ? s->fields[c].name : "";
+        if (std::strcmp(now, kept) == 0) continue;
+        for (unsigned k = 0; k < s->field_count; ++k)
+            columns_[k].name = m->fields[k].name != nullptr ? m->fields[k].name : "";
+        st.reprepare_ = true;
+        results_bound_for_ = 0;  // the names differ from the statement's: bound again next time
+        return;
+    }
+}
+
 void session::begin_wait(deadline d) {
     stop_.store(stop_reason::none);
     kill_sent_ = false;
@@ -651,12 +696,6 @@ void session::begin_statement(statement& st, std::span<const param_ref> params, 
         diag.message = "the prepared statement belongs to an earlier connection";
         diag.native_code = 1243;
         throw error(make_mysql_error(1243), std::move(diag));
-    }
-    if (st.reprepare_) {  // not sent: the connection prepares it again (statement_is_stale)
-        diagnostics diag;
-        diag.message = "the prepared statement needs to be prepared again (its table changed)";
-        diag.native_code = ER_NEED_REPREPARE;
-        throw error(make_mysql_error(ER_NEED_REPREPARE), std::move(diag));
     }
     if (st.ddl_ && in_transaction()) {
         if (!allow_ddl_in_transaction_) {
@@ -792,7 +831,7 @@ void session::columns_changed(statement& st) {
     diag.sql = sql::redacted(st.sql_, sql::mysql_dialect);
     if (reads_only(st.sql_)) {
         // Running a query again changes nothing: reported as stale, so the connection
-        // prepares it again and re-runs it.
+        // re-runs it (outside a transaction; inside one the caller decides), prepared again.
         diag.native_code = ER_NEED_REPREPARE;
         diag.message = "the table's columns changed since the statement was prepared";
         throw error(make_mysql_error(ER_NEED_REPREPARE), std::move(diag));
@@ -857,7 +896,19 @@ bool session::results_still_bound(const statement& st) const noexcept {
 }
 
 void session::bind_results(statement& st) {
-    if (!st.text_protocol() && results_still_bound(st)) return;
+    if (!st.text_protocol()) {
+        if (results_still_bound(st)) {
+            take_renamed_columns(st);
+            return;
+        }
+        bind_result_columns(st);
+        take_renamed_columns(st);
+        return;
+    }
+    bind_result_columns(st);
+}
+
+void session::bind_result_columns(statement& st) {
     results_bound_for_ = 0;
     MYSQL_RES* meta =
         st.text_protocol() ? text_res_.get() : mysql_stmt_result_metadata(st.st_.get());
@@ -1050,6 +1101,7 @@ std::uint64_t session::execute_bulk(statement& st, std::span<const std::span<con
                                     deadline d) {
     require_open();
     if (rows.empty()) return 0;
+    if (st.reprepare_) reprepare(st);
     const std::size_t cols = rows.front().size();
     // Column types from the rows; a column whose rows disagree (possible only with custom
     // types) or a server without bulk support means one execution per row.
