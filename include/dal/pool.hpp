@@ -933,15 +933,19 @@ private:
         // The handler is move-only: kept in a shared box so the waiter's std::function can be
         // copied; it runs exactly once (`done` under the pool's lock decides who completes).
         auto box = std::make_shared<std::optional<Handler>>(std::move(handler));
+        // Calls the handler, once, on the handler's executor (the caller's job to be there).
+        const auto complete = [](const auto& b, std::exception_ptr ep, lease l) {
+            auto h = std::move(**b);
+            b->reset();
+            std::move(h)(std::move(ep), std::move(l));
+        };
         // Type-erased so that a retry (after a failed validation) does not instantiate a new
         // handler type each time.
-        const finish_fn finish = [box, ex](std::exception_ptr ep, lease l) mutable {
+        const finish_fn finish = [box, ex, complete](std::exception_ptr ep, lease l) mutable {
             // post, never dispatch: waiters are completed under the pool's lock. The error
             // moves along: this thread keeps no reference to it once posted.
-            boost::asio::post(ex, [box, ep = std::move(ep), l = std::move(l)]() mutable {
-                auto h = std::move(**box);
-                box->reset();
-                std::move(h)(std::move(ep), std::move(l));
+            boost::asio::post(ex, [box, complete, ep = std::move(ep), l = std::move(l)]() mutable {
+                complete(box, std::move(ep), std::move(l));
             });
         };
         auto open_async = [self, finish, where, ex]() mutable {
@@ -1005,28 +1009,28 @@ private:
         w->timer = std::make_shared<boost::asio::steady_timer>(ex);
         w->timer->expires_after(timeout.value_or(opts_.acquire_timeout));
         std::weak_ptr<waiter> weak = w;
-        w->timer->async_wait([self, weak, box, start](const boost::system::error_code& ec) mutable {
-            if (ec) return;
-            const auto wp = weak.lock();
-            if (!wp) return;
-            std::unique_lock lk2(self->mutex_);
-            if (wp->done) return;
-            wp->done = true;
-            std::erase(self->waiters_, wp);
-            ++self->timeouts_;
-            self->record_wait_locked(clock::now() - start);
-            const pool_status s = self->status_locked();
-            lk2.unlock();
-            // Completed here, not posted: the timer runs on the handler's executor
-            // already, and the lock is released. When many waiters fall due at once, each
-            // is resumed right after its own timer instead of after everyone's.
-            auto h = std::move(**box);
-            box->reset();
-            std::move(h)(std::make_exception_ptr(detail::pool_timeout_error(
+        w->timer->async_wait(
+            [self, weak, box, complete, start](const boost::system::error_code& ec) mutable {
+                if (ec) return;
+                const auto wp = weak.lock();
+                if (!wp) return;
+                std::unique_lock lk2(self->mutex_);
+                if (wp->done) return;
+                wp->done = true;
+                std::erase(self->waiters_, wp);
+                ++self->timeouts_;
+                self->record_wait_locked(clock::now() - start);
+                const pool_status s = self->status_locked();
+                lk2.unlock();
+                // Completed here, not posted: the timer runs on the handler's executor
+                // already, and the lock is released. When many waiters fall due at once, each
+                // is resumed right after its own timer instead of after everyone's.
+                complete(box,
+                         std::make_exception_ptr(detail::pool_timeout_error(
                              s, std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() -
                                                                                       start))),
                          lease{});
-        });
+            });
         waiters_.push_back(std::move(w));
         grow_for_waiters_locked();
     }

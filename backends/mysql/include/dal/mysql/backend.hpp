@@ -312,6 +312,11 @@ private:
     /// Prepares `st` again on its own handle (its table changed): Connector/C closes the old
     /// server-side statement; the binding is made anew on the next run.
     void reprepare(statement& st);
+    /// A statement with its handle, not yet prepared.
+    [[nodiscard]] statement new_statement(std::string sql);
+    /// Prepares `st`'s SQL on its handle; Connector/C's result (0: prepared).
+    int run_prepare(statement& st);
+    boost::asio::awaitable<int> async_run_prepare(statement& st);
     boost::asio::awaitable<void> async_reprepare(statement& st);
     void reprepared(statement& st, int ret);
     /// Columns renamed under the statement: the server sent the new names with this result,

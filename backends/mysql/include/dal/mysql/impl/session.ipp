@@ -579,23 +579,44 @@ void session::fail(std::string_view sql, MYSQL_STMT* st) {
     throw error(e);
 }
 
-statement session::prepare(std::string_view sql) {
-    require_open();
+statement session::new_statement(std::string sql) {
     statement out;
-    out.sql_ = std::string(sql);
+    out.sql_ = std::move(sql);
     out.generation_ = generation_;
     out.serial_ = ++statement_serial_;
-    out.ddl_ = commits_implicitly(sql);
+    out.ddl_ = commits_implicitly(out.sql_);
     out.st_.reset(mysql_stmt_init(mysql_.get()));
-    if (!out.st_) fail(sql, nullptr);
+    if (!out.st_) fail(out.sql_, nullptr);
     const my_bool yes = 1;
     mysql_stmt_attr_set(out.st_.get(), STMT_ATTR_UPDATE_MAX_LENGTH, &yes);
-    current_sql_ = out.sql_;
+    return out;
+}
+
+int session::run_prepare(statement& st) {
+    current_sql_ = st.sql_;
     begin_wait(default_deadline());
     int ret = 0;
-    int status = mysql_stmt_prepare_start(&ret, out.st_.get(), out.sql_.c_str(), out.sql_.size());
+    int status = mysql_stmt_prepare_start(&ret, st.st_.get(), st.sql_.c_str(), st.sql_.size());
     while (status != 0)
-        status = mysql_stmt_prepare_cont(&ret, out.st_.get(), wait_poll(status));
+        status = mysql_stmt_prepare_cont(&ret, st.st_.get(), wait_poll(status));
+    return ret;
+}
+
+boost::asio::awaitable<int> session::async_run_prepare(statement& st) {
+    current_sql_ = st.sql_;
+    begin_wait(default_deadline());
+    const watch guard(*this, wait_until_);
+    int ret = 0;
+    int status = mysql_stmt_prepare_start(&ret, st.st_.get(), st.sql_.c_str(), st.sql_.size());
+    while (status != 0)
+        status = mysql_stmt_prepare_cont(&ret, st.st_.get(), co_await async_wait(status));
+    co_return ret;
+}
+
+statement session::prepare(std::string_view sql) {
+    require_open();
+    statement out = new_statement(std::string(sql));
+    const int ret = run_prepare(out);
     return prepared(std::move(out), ret);
 }
 
@@ -613,43 +634,17 @@ statement session::prepared(statement out, int ret) {
 
 boost::asio::awaitable<statement> session::async_prepare(std::string sql) {
     attach_socket(co_await boost::asio::this_coro::executor);
-    statement out;
-    out.sql_ = std::move(sql);
-    out.generation_ = generation_;
-    out.serial_ = ++statement_serial_;
-    out.ddl_ = commits_implicitly(out.sql_);
-    out.st_.reset(mysql_stmt_init(mysql_.get()));
-    if (!out.st_) fail(out.sql_, nullptr);
-    const my_bool yes = 1;
-    mysql_stmt_attr_set(out.st_.get(), STMT_ATTR_UPDATE_MAX_LENGTH, &yes);
-    current_sql_ = out.sql_;
-    begin_wait(default_deadline());
-    const watch guard(*this, wait_until_);
-    int ret = 0;
-    int status = mysql_stmt_prepare_start(&ret, out.st_.get(), out.sql_.c_str(), out.sql_.size());
-    while (status != 0)
-        status = mysql_stmt_prepare_cont(&ret, out.st_.get(), co_await async_wait(status));
+    statement out = new_statement(std::move(sql));
+    const int ret = co_await async_run_prepare(out);
     co_return prepared(std::move(out), ret);
 }
 
 void session::reprepare(statement& st) {
-    current_sql_ = st.sql_;
-    begin_wait(default_deadline());
-    int ret = 0;
-    int status = mysql_stmt_prepare_start(&ret, st.st_.get(), st.sql_.c_str(), st.sql_.size());
-    while (status != 0)
-        status = mysql_stmt_prepare_cont(&ret, st.st_.get(), wait_poll(status));
-    reprepared(st, ret);
+    reprepared(st, run_prepare(st));
 }
 
 boost::asio::awaitable<void> session::async_reprepare(statement& st) {
-    current_sql_ = st.sql_;
-    begin_wait(default_deadline());
-    const watch guard(*this, wait_until_);
-    int ret = 0;
-    int status = mysql_stmt_prepare_start(&ret, st.st_.get(), st.sql_.c_str(), st.sql_.size());
-    while (status != 0)
-        status = mysql_stmt_prepare_cont(&ret, st.st_.get(), co_await async_wait(status));
+    const int ret = co_await async_run_prepare(st);
     reprepared(st, ret);
 }
 
@@ -896,16 +891,8 @@ bool session::results_still_bound(const statement& st) const noexcept {
 }
 
 void session::bind_results(statement& st) {
-    if (!st.text_protocol()) {
-        if (results_still_bound(st)) {
-            take_renamed_columns(st);
-            return;
-        }
-        bind_result_columns(st);
-        take_renamed_columns(st);
-        return;
-    }
-    bind_result_columns(st);
+    if (st.text_protocol() || !results_still_bound(st)) bind_result_columns(st);
+    if (!st.text_protocol()) take_renamed_columns(st);
 }
 
 void session::bind_result_columns(statement& st) {
