@@ -102,6 +102,12 @@ namespace detail {
 /// none: their sockets are waited for there.
 [[nodiscard]] boost::asio::any_io_executor shared_io_executor();
 
+/// The event loop on which pools open connections: max(2, cores / 4) threads of dal's own,
+/// below normal CPU priority (nice `connector_nice` on Linux), so that the client's share of
+/// authentication (milliseconds of CPU per connect) yields to the work being served.
+inline constexpr int connector_nice = 10;
+[[nodiscard]] boost::asio::any_io_executor connector_executor();
+
 [[noreturn]] void throw_circuit_open(std::chrono::milliseconds retry_in);
 /// client_errc::connection_broken: the session closed itself after a fatal error.
 [[noreturn]] void throw_broken();

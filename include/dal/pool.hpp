@@ -326,7 +326,7 @@ public:
                     ++creating_;
                     lk.unlock();
                     expired.clear();
-                    return lease(this->shared_from_this(), open_new(where));
+                    return lease(this->shared_from_this(), open_new_blocking(where));
                 }
             }
             // Wait in line; while the pool may grow, the oldest waiters open connections.
@@ -349,7 +349,7 @@ public:
             if (w->error) std::rethrow_exception(w->error);
             if (w->create) {  // handed the right to open a connection
                 lk.unlock();
-                return lease(this->shared_from_this(), open_new(where));
+                return lease(this->shared_from_this(), open_new_blocking(where));
             }
             mark_acquired_locked(*w->got, where, detail::coarse_now());
             return lease(this->shared_from_this(), *w->got);
@@ -541,7 +541,7 @@ private:
     /// Opens a connection (reserved with ++creating_) straight into the idle list.
     bool open_idle() {
         try {
-            lease l(this->shared_from_this(), open_new(dal::source_location::current()));
+            lease l(this->shared_from_this(), open_new_blocking(dal::source_location::current()));
             const std::lock_guard lk(mutex_);
             --acquired_;  // not an acquisition
             return true;
@@ -768,39 +768,123 @@ private:
         return adopt_new(std::move(c), failed, where);
     }
 
-    /// Whether async acquirers can connect on their own executor, without a worker thread.
+    /// Whether the backend can connect without blocking a thread.
     static constexpr bool connects_async = requires(config c) { Connection::async_connect(c); };
 
-    /// open_new for an async acquirer: the connect runs on `ex` without blocking a thread
-    /// (a factory's connect still runs on a worker: it is a blocking function).
-    template <class Finish>
-    void open_new_async(boost::asio::any_io_executor ex, Finish finish,
-                        const dal::source_location& where) {
+    // Where connections are opened. Opening costs milliseconds of CPU in the client (libpq
+    // computes SCRAM's 4,096 HMAC rounds inside PQconnectPoll: about 7 ms here), and a pool
+    // grows exactly when its process is busiest. On the acquirer's own event loop that blocked
+    // every other coroutine on it (measured: timeouts 5-20 ms late while 15 connections opened
+    // on 2 cores); at normal priority on any thread it preempts the threads serving requests.
+    // So every connect runs on dal's connector threads, below normal priority, without
+    // blocking them (the backend's async connect); an acquirer waits for the result, a thread
+    // on a condition variable, a coroutine for its completion. A factory's connect is a
+    // blocking function: it runs on a dal worker (async acquirers) or the acquiring thread.
+
+    /// Opens a connection on the connector threads; `done(ep, slot)` runs there, once, with
+    /// the connection adopted into the pool in use, or the error. Posted, never run inline:
+    /// callers may hold the pool's lock, which adopt_new takes.
+    template <class Done>
+    void connect_on_connector(Done done, const dal::source_location& where) {
         auto self = this->shared_from_this();
+        const auto ex = dal::detail::connector_executor();
+        boost::asio::post(ex, [self, ex, done = std::move(done), where]() mutable {
+            boost::asio::co_spawn(
+                ex,
+                [self]() -> boost::asio::awaitable<std::unique_ptr<Connection>> {
+                    auto c = co_await Connection::async_connect(self->cfg_);
+                    c->detach_io();  // its socket must not stay on dal's connector loop
+                    co_return c;
+                },
+                [self, done = std::move(done), where](std::exception_ptr ep,
+                                                      std::unique_ptr<Connection> c) mutable {
+                    // The acquirer, on another thread, gets an exception object of its own:
+                    // the coroutine's frame here may still hold this one, and exception_ptr's
+                    // count lives in libstdc++.so, where ThreadSanitizer cannot see a release
+                    // here ordered against the acquirer's reads.
+                    std::exception_ptr own;
+                    std::optional<slot_iter> s;
+                    try {
+                        s = self->adopt_new(std::move(c), ep, where);
+                    } catch (const error& e) {
+                        own = std::make_exception_ptr(e);  // shares only e's shared_ptr state
+                    } catch (...) {
+                        own = std::current_exception();
+                    }
+                    ep = nullptr;
+                    done(std::move(own), s);
+                });
+        });
+    }
+
+    /// open_new for a thread acquirer (the caller reserved it with ++creating_).
+    slot_iter open_new_blocking(const dal::source_location& where) {
         if constexpr (connects_async) {
             if (!factory_) {
-                // Posted: this may run under the pool's lock (a waiter being served), and a
-                // coroutine started inline could reach adopt_new, which takes it.
-                boost::asio::post(ex, [self, ex, finish, where]() mutable {
-                    boost::asio::co_spawn(
-                        ex,
-                        [self, where]() -> boost::asio::awaitable<lease> {
-                            std::unique_ptr<Connection> c;
-                            std::exception_ptr failed;
-                            try {
-                                c = co_await Connection::async_connect(self->cfg_);
-                            } catch (...) {
-                                failed = std::current_exception();
-                            }
-                            co_return lease(self, self->adopt_new(std::move(c), failed, where));
-                        },
-                        [finish](std::exception_ptr ep, lease l) mutable {
-                            finish(std::move(ep), std::move(l));
-                        });
-                });
+                struct outcome {
+                    std::mutex m;
+                    std::condition_variable cv;
+                    bool done = false;
+                    std::optional<slot_iter> s;
+                    std::exception_ptr error;
+                };
+                // Completes the outcome also when the handler is destroyed unrun (dal's
+                // threads stopping at exit): the caller gets an error, not a wait forever.
+                struct completer {
+                    std::shared_ptr<outcome> o;
+                    void operator()(std::exception_ptr&& ep, std::optional<slot_iter> s) const {
+                        const std::lock_guard lk(o->m);
+                        if (o->done) return;
+                        o->s = s;
+                        o->error = std::move(ep);
+                        o->done = true;
+                        o->cv.notify_one();
+                    }
+                    explicit completer(std::shared_ptr<outcome> out) : o(std::move(out)) {}
+                    completer(const completer&) = default;
+                    completer(completer&&) noexcept = default;
+                    completer& operator=(const completer&) = delete;
+                    completer& operator=(completer&&) = delete;
+                    ~completer() {
+                        if (o &&
+                            o.use_count() == 2)  // the last handler copy; the caller is the other
+                            (*this)(
+                                std::make_exception_ptr(error(
+                                    make_error_code(client_errc::pool_closed),
+                                    "dal's connector threads stopped (the process is exiting)")),
+                                std::nullopt);
+                    }
+                };
+                auto o = std::make_shared<outcome>();
+                connect_on_connector(completer(o), where);
+                std::unique_lock lk(o->m);
+                o->cv.wait(lk, [&] { return o->done; });
+                if (o->error) std::rethrow_exception(std::move(o->error));
+                return *o->s;
+            }
+        }
+        return open_new(where);
+    }
+
+    /// open_new for an async acquirer: `finish` posts to the acquirer's executor.
+    template <class Finish>
+    void open_new_async(Finish finish, const dal::source_location& where) {
+        if constexpr (connects_async) {
+            if (!factory_) {
+                connect_on_connector(
+                    [self = this->shared_from_this(), finish](std::exception_ptr ep,
+                                                              std::optional<slot_iter> s) mutable {
+                        if (ep) {
+                            finish(std::move(ep), lease{});
+                            return;
+                        }
+                        finish(nullptr, lease(self, *s));
+                    },
+                    where);
                 return;
             }
         }
+        auto self = this->shared_from_this();
         boost::asio::post(dal::detail::blocking_pool(), [self, finish, where]() mutable {
             std::exception_ptr failed;
             try {
@@ -948,9 +1032,7 @@ private:
                 complete(box, std::move(ep), std::move(l));
             });
         };
-        auto open_async = [self, finish, where, ex]() mutable {
-            self->open_new_async(ex, finish, where);
-        };
+        auto open_async = [self, finish, where]() mutable { self->open_new_async(finish, where); };
         std::unique_lock lk(mutex_);
         if (closing_) {
             lk.unlock();

@@ -299,8 +299,8 @@ void killed_under_200_async_clients(const dal::config& base, const char* server)
 BOOST_AUTO_TEST_SUITE(pool_mysql,
                       *utf::precondition(dal_test::server_configured{"DAL_TEST_MYSQL_URI"}))
 
-BOOST_AUTO_TEST_CASE(async_acquirers_connect_without_worker_threads) {
-    dal_test::async_acquirers_connect_on_their_executor<my_pool>(
+BOOST_AUTO_TEST_CASE(connects_in_flight_hold_no_thread) {
+    dal_test::connects_in_flight_hold_no_thread<my_pool>(
         dal_test::config_from_env("DAL_TEST_MYSQL_URI"));
 }
 

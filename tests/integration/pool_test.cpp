@@ -445,8 +445,8 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(pool_postgres,
                       *utf::precondition(dal_test::server_configured{"DAL_TEST_POSTGRES_URI"}))
 
-BOOST_AUTO_TEST_CASE(async_acquirers_connect_without_worker_threads) {
-    dal_test::async_acquirers_connect_on_their_executor<dal::basic_pool<dal::postgres::connection>>(
+BOOST_AUTO_TEST_CASE(connects_in_flight_hold_no_thread) {
+    dal_test::connects_in_flight_hold_no_thread<dal::basic_pool<dal::postgres::connection>>(
         dal_test::config_from_env("DAL_TEST_POSTGRES_URI"));
 }
 

@@ -8,6 +8,11 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <unistd.h>
+#endif
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -83,6 +88,45 @@ struct shared_io {
 
 boost::asio::any_io_executor shared_io_executor() {
     static shared_io io;
+    return io.ctx.get_executor();
+}
+
+namespace {
+/// The event loop on which pools open connections (async connects: a server that does not
+/// answer holds no thread). Its threads run below normal CPU priority: a connect spends
+/// milliseconds of CPU in the client (libpq's SCRAM derives its key with 4,096 HMAC rounds:
+/// about 7 ms here), and a pool grows exactly when its process is busiest, so that work must
+/// not preempt the event loops and threads that serve requests.
+struct connector_threads {
+    boost::asio::io_context ctx;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
+        ctx.get_executor()};
+    std::vector<std::thread> threads;
+    explicit connector_threads(unsigned n) {
+        threads.reserve(n);
+        for (unsigned k = 0; k < n; ++k)
+            threads.emplace_back([this] {
+#ifdef __linux__
+                // Linux applies a nice value to the calling thread alone; a failure leaves
+                // the thread at normal priority, which is only slower for the others.
+                (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), connector_nice);
+#endif
+                ctx.run();
+            });
+    }
+    connector_threads(const connector_threads&) = delete;
+    connector_threads& operator=(const connector_threads&) = delete;
+    ~connector_threads() {
+        work.reset();
+        ctx.stop();
+        for (std::thread& t : threads)
+            t.join();
+    }
+};
+}  // namespace
+
+boost::asio::any_io_executor connector_executor() {
+    static connector_threads io(std::max(2U, std::thread::hardware_concurrency() / 4));
     return io.ctx.get_executor();
 }
 
