@@ -299,6 +299,12 @@ public:
         c->connect_succeeded(start);
         co_return c;
     }
+    /// Initialises the backend's client library for the process, where it has such a step
+    /// (MySQL/MariaDB); a no-op otherwise. Pools call it on the thread that creates them.
+    static void init_library() {
+        if constexpr (requires { Backend::session::init_library(); })
+            Backend::session::init_library();
+    }
     /// Same, parsing a URI ("sqlite:///path/app.db").
     explicit basic_connection(std::string_view uri) : basic_connection(config::from_uri(uri)) {}
     basic_connection(boost::asio::any_io_executor completion_ex, config cfg)

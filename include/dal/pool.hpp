@@ -295,6 +295,8 @@ public:
     /// the pool's connections share one breaker and one retry budget.
     using factory_type = std::function<std::unique_ptr<Connection>(const config&)>;
     static std::shared_ptr<basic_pool> create(config cfg, pool_options opts, factory_type factory) {
+        // Before dal's connector threads first run a connect (see Connection::init_library).
+        if constexpr (requires { Connection::init_library(); }) Connection::init_library();
         std::shared_ptr<basic_pool> p(new basic_pool(std::move(cfg), opts));
         p->factory_ = std::move(factory);
         p->warm_up();

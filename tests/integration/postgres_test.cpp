@@ -288,6 +288,32 @@ BOOST_AUTO_TEST_CASE(statement_cache_and_schema_changes) {
     const dal::rowset rs = db.query_rows("SELECT * FROM [s]"_sql);
     BOOST_TEST(rs.columns() == 2U);
     BOOST_TEST(rs[0].get<std::string>("b") == "x");
+    // Inside a transaction the stale statement's error stands (the transaction is aborted and
+    // nothing can run again there), and the statement leaves the cache; its DEALLOCATE waits
+    // for the transaction's end instead of failing with the aborted transaction and being lost.
+    const auto prepared_for = [&](std::string_view text) {
+        return db
+            .query_one<std::int64_t>(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement = ?"_sql,
+                std::string(text))
+            .value();
+    };
+    BOOST_TEST(prepared_for("SELECT * FROM \"s\"") == 1);
+    {
+        auto tx = db.begin();
+        db.execute("ALTER TABLE [s] ADD COLUMN [c] INT"_sql);
+        const dal::error stale =
+            expect_error([&] { (void)db.query_rows("SELECT * FROM [s]"_sql); });
+        BOOST_TEST(stale.diag().sqlstate == "0A000", stale.what());  // cached plan must not change
+        // A statement already prepared (prepared_for's) runs: the queued DEALLOCATE would go
+        // out first.
+        const dal::error aborted = expect_error([&] { (void)prepared_for("SELECT 1"); });
+        BOOST_TEST(aborted.diag().sqlstate == "25P02", aborted.what());
+        tx.rollback();
+    }
+    BOOST_TEST(prepared_for("SELECT * FROM \"s\"") == 0);  // deallocated after the rollback
+    BOOST_TEST(db.query_rows("SELECT * FROM [s]"_sql).columns() == 2U);  // the ALTER rolled back
+    BOOST_TEST(prepared_for("SELECT * FROM \"s\"") == 1);
     // Prepared statements do not pile up on the server when the cache evicts.
     dal::postgres::basic_connection<dal::policies::no_retry, dal::policies::config_timeout,
                                     dal::policies::no_breaker, dal::policies::lru_cache>

@@ -131,6 +131,13 @@ public:
     session& operator=(session&&) = delete;
     ~session() { close(); }
 
+    /// Initialises Connector/C once per process (mysql_library_init: not thread-safe, to be
+    /// called before threads use the library). A pool calls it on the thread that creates
+    /// it: the library's exit-time cleanup (OpenSSL's included) is then registered before
+    /// dal's connector threads exist, so those threads stop first and free their per-thread
+    /// state instead of leaking it. Later calls do nothing; mysql_init would do it otherwise.
+    static void init_library();
+
     void open(const config& cfg);
     /// The same without blocking: Connector/C's connect state machine driven by Asio on the
     /// caller's executor (TCP, TLS and authentication; then the role check and session setup).

@@ -209,6 +209,12 @@ void kill_query_detached(const config& cfg, unsigned long thread_id) noexcept {
 
 session::session() = default;
 
+void session::init_library() {
+    // A failure is reported by the first connect (mysql_init returns null).
+    static const int initialised = mysql_library_init(0, nullptr, nullptr);
+    (void)initialised;
+}
+
 session::connect_plan session::plan_open(const config& cfg) {
     close();
     cfg_ = cfg;
@@ -385,7 +391,8 @@ boost::asio::awaitable<void> session::async_open(config cfg) {
             std::optional<error> interrupted;  // no co_await in a handler: rethrown below
             try {
                 int status = start_connect(p, e, ret);
-                if (status != 0) attach_socket(ex);
+                // A connect that failed at once (the server refused it) has no socket to wait on.
+                if (status != 0 || ret != nullptr) attach_socket(ex);
                 const watch guard(*this, p.until);  // the connect limit, role check included
                 while (status != 0)
                     status =
@@ -1327,7 +1334,8 @@ int session::after_wait(const boost::system::error_code& ec, bool write) {
 
 session::watch::watch(session& s, deadline d) : s_(s) {
     s.active_deadline_ = d;
-    if (d != deadline::max()) s.watchdog_.arm(s.socket_.executor(), d);
+    // No socket, nothing to wait for (a connect refused at once): nothing to limit.
+    if (d != deadline::max() && s.socket_.attached()) s.watchdog_.arm(s.socket_.executor(), d);
 }
 
 session::watch::~watch() {

@@ -563,6 +563,9 @@ statement session::prepare(std::string_view sql) {
 }
 
 std::string session::pending_sql(deadline d) {
+    // In an aborted transaction nothing runs until it ends: the DEALLOCATEs wait (sent now,
+    // they would fail with it and be lost), and the statement itself reports the state.
+    if (conn_ && PQtransactionStatus(conn_.get()) == PQTRANS_INERROR) return {};
     std::string sql;
     for (const std::string& name : *graveyard_)
         sql += "DEALLOCATE " + name + ";";
