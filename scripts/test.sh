@@ -94,11 +94,13 @@ step() {
 }
 
 # run_ctest ARGS...: ctest with the sanitizer options; adds its pass/fail counts to the totals.
+# A test hangs at most 10 minutes (CTest's default is 25): after a sanitizer report in a test
+# that restarted a server, the server holds the symbolizer's pipe and the symbolizer never exits.
 run_ctest() {
   local log rc=0 line total failed
   log=$(mktemp "$WORK/ctest.XXXXXX")
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest "$@" 2>&1 | tee "$log" || rc=$?
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --timeout 600 "$@" 2>&1 | tee "$log" || rc=$?
   # "95% tests passed, 2 tests failed out of 40"
   line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
   if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
