@@ -832,6 +832,7 @@ private:
                 };
                 // Completes the outcome also when the handler is destroyed unrun (dal's
                 // threads stopping at exit): the caller gets an error, not a wait forever.
+                // Move-only, so exactly one live copy holds the outcome.
                 struct completer {
                     std::shared_ptr<outcome> o;
                     void operator()(std::exception_ptr&& ep, std::optional<slot_iter> s) const {
@@ -843,15 +844,17 @@ private:
                         o->cv.notify_one();
                     }
                     explicit completer(std::shared_ptr<outcome> out) : o(std::move(out)) {}
-                    completer(const completer&) = default;
+                    completer(const completer&) = delete;
                     completer(completer&&) noexcept = default;
                     completer& operator=(const completer&) = delete;
                     completer& operator=(completer&&) = delete;
                     ~completer() {
-                        if (o &&
-                            o.use_count() == 2)  // the last handler copy; the caller is the other
-                            (*this)(
-                                std::make_exception_ptr(error(
+                        if (!o) return;  // moved from
+                        {
+                            const std::lock_guard lk(o->m);
+                            if (o->done) return;
+                        }
+                        (*this)(std::make_exception_ptr(error(
                                     make_error_code(client_errc::pool_closed),
                                     "dal's connector threads stopped (the process is exiting)")),
                                 std::nullopt);
