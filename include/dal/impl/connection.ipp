@@ -69,54 +69,29 @@ boost::asio::thread_pool& blocking_pool() {
 }
 
 namespace {
-/// One io_context on one thread, for async calls whose handler brings no executor.
-struct shared_io {
-    boost::asio::io_context ctx{1};
-    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
-        ctx.get_executor()};
-    std::thread thread{[this] { ctx.run(); }};
-    shared_io() = default;
-    shared_io(const shared_io&) = delete;
-    shared_io& operator=(const shared_io&) = delete;
-    ~shared_io() {
-        work.reset();
-        ctx.stop();
-        thread.join();
-    }
-};
-}  // namespace
-
-boost::asio::any_io_executor shared_io_executor() {
-    static shared_io io;
-    return io.ctx.get_executor();
-}
-
-namespace {
-/// The event loop on which pools open connections (async connects: a server that does not
-/// answer holds no thread). Its threads run below normal CPU priority: a connect spends
-/// milliseconds of CPU in the client (libpq's SCRAM derives its key with 4,096 HMAC rounds:
-/// about 7 ms here), and a pool grows exactly when its process is busiest, so that work must
-/// not preempt the event loops and threads that serve requests.
-struct connector_threads {
+/// An io_context run by threads of dal's own, from first use to the end of the process.
+struct owned_io {
     boost::asio::io_context ctx;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
         ctx.get_executor()};
     std::vector<std::thread> threads;
-    explicit connector_threads(unsigned n) {
+    /// `nice` above 0: the threads run below normal CPU priority (Linux applies a nice value
+    /// to the calling thread alone; a failure leaves it at normal priority, only slower for
+    /// the others).
+    owned_io(unsigned n, int nice) : ctx(static_cast<int>(n)) {
         threads.reserve(n);
         for (unsigned k = 0; k < n; ++k)
-            threads.emplace_back([this] {
+            threads.emplace_back([this, nice] {
 #ifdef __linux__
-                // Linux applies a nice value to the calling thread alone; a failure leaves
-                // the thread at normal priority, which is only slower for the others.
-                (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), connector_nice);
+                if (nice > 0)
+                    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
 #endif
                 ctx.run();
             });
     }
-    connector_threads(const connector_threads&) = delete;
-    connector_threads& operator=(const connector_threads&) = delete;
-    ~connector_threads() {
+    owned_io(const owned_io&) = delete;
+    owned_io& operator=(const owned_io&) = delete;
+    ~owned_io() {
         work.reset();
         ctx.stop();
         for (std::thread& t : threads)
@@ -125,8 +100,19 @@ struct connector_threads {
 };
 }  // namespace
 
+boost::asio::any_io_executor shared_io_executor() {
+    // One thread, for async calls whose handler brings no executor.
+    static owned_io io(1, 0);
+    return io.ctx.get_executor();
+}
+
 boost::asio::any_io_executor connector_executor() {
-    static connector_threads io(std::max(2U, std::thread::hardware_concurrency() / 4));
+    // The event loop on which pools open connections (async connects: a server that does not
+    // answer holds no thread), below normal CPU priority: a connect spends milliseconds of
+    // CPU in the client (libpq's SCRAM derives its key with 4,096 HMAC rounds: about 7 ms
+    // here), and a pool grows exactly when its process is busiest, so that work must not
+    // preempt the event loops and threads that serve requests.
+    static owned_io io(std::max(2U, std::thread::hardware_concurrency() / 4), connector_nice);
     return io.ctx.get_executor();
 }
 
