@@ -107,11 +107,7 @@ boost::asio::any_io_executor shared_io_executor() {
 }
 
 boost::asio::any_io_executor connector_executor() {
-    // The event loop on which pools open connections (async connects: a server that does not
-    // answer holds no thread), below normal CPU priority: a connect spends milliseconds of
-    // CPU in the client (libpq's SCRAM derives its key with 4,096 HMAC rounds: about 7 ms
-    // here), and a pool grows exactly when its process is busiest, so that work must not
-    // preempt the event loops and threads that serve requests.
+    // Pools' connects; why below normal priority: dal/connection.hpp, dal/pool.hpp.
     static owned_io io(std::max(2U, std::thread::hardware_concurrency() / 4), connector_nice);
     return io.ctx.get_executor();
 }
