@@ -13,6 +13,7 @@
 #include <limits>
 #include <string>
 #include <thread>
+#include <variant>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -1029,15 +1030,20 @@ boost::asio::awaitable<void> session::async_open(config cfg) {
             conn_.reset();
             throw error(e);
         }
-        // The descriptor may change between polls (next host, SSL retry): wait on a
-        // temporary view of the current one, released (not closed) afterwards.
-        boost::asio::posix::stream_descriptor sd(ex, PQsocket(conn_.get()));
-        const detail::descriptor_view release_it(sd);
         const auto which = st == PGRES_POLLING_WRITING
                                ? boost::asio::posix::descriptor_base::wait_write
                                : boost::asio::posix::descriptor_base::wait_read;
-        auto r = co_await (sd.async_wait(which, boost::asio::use_awaitable) ||
-                           timer.async_wait(boost::asio::use_awaitable));
+        std::variant<std::monostate, std::monostate> r;
+        {
+            // The descriptor may change between polls (next host, SSL retry): wait on a
+            // temporary view of the current one, released (not closed) before libpq may close
+            // it. Released later, it would deregister a number another thread's new socket
+            // may already have on the same epoll set, and that socket's wait would never end.
+            boost::asio::posix::stream_descriptor sd(ex, PQsocket(conn_.get()));
+            const detail::descriptor_view release_it(sd);
+            r = co_await (sd.async_wait(which, boost::asio::use_awaitable) ||
+                          timer.async_wait(boost::asio::use_awaitable));
+        }
         if (r.index() == 1) {
             conn_.reset();
             throw timeout_error("connecting to " + target_ +
