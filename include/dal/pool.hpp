@@ -24,6 +24,7 @@
 ///   for leases up to a limit, then cancels what still runs; nothing blocks forever.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -315,7 +316,7 @@ public:
             std::vector<std::unique_ptr<Connection>> expired;  // closed outside the lock
             std::unique_lock lk(mutex_);
             if (closing_) detail::throw_pool_closed(name_);
-            if (waiters_.empty()) {
+            if (live_waiters_locked() == 0) {
                 const taken t = take_idle_locked(where, expired);
                 if (t.slot) {
                     lk.unlock();
@@ -335,26 +336,28 @@ public:
             if (!start) start = clock::now();
             const auto until = *start + timeout.value_or(opts_.acquire_timeout);
             auto w = std::make_shared<waiter>();
-            waiters_.push_back(w);
-            grow_for_waiters_locked();
-            const bool served = w->cv.wait_until(lk, until, [&] { return w->done; });
-            record_wait_locked(clock::now() - *start);
-            if (!served) {
-                std::erase(waiters_, w);
-                ++timeouts_;
-                const pool_status st = status_locked();
-                lk.unlock();
+            w->start = *start;
+            w->where = where;
+            note_pool_locked(*w);
+            enqueue_locked(w);
+            lk.unlock();
+            // Waits on its own lock: serving it happens under that lock, so a served waiter
+            // and one that times out never queue for the pool's lock.
+            std::unique_lock wl(w->m);
+            if (!w->cv.wait_until(wl, until, [&] { return w->done; })) {
+                give_up(*w);
+                wl.unlock();
+                const auto waited = clock::now() - *start;
+                record_wait(waited);
                 detail::throw_pool_timeout(
-                    st,
-                    std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - *start));
+                    timeout_status(*w),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(waited));
             }
+            wl.unlock();  // `done` is final: the fields below no longer change
             if (w->error) std::rethrow_exception(w->error);
-            if (w->create) {  // handed the right to open a connection
-                lk.unlock();
+            if (w->create)  // handed the right to open a connection
                 return lease(this->shared_from_this(), open_new_blocking(where));
-            }
-            mark_acquired_locked(*w->got, where, detail::coarse_now());
-            return lease(this->shared_from_this(), *w->got);
+            return lease(this->shared_from_this(), *w->got);  // marked acquired when served
         }
     }
 
@@ -508,16 +511,84 @@ private:
     // of this in bench/pool_bench.cpp's zero-work loop, but with 64 threads holding 20
     // connections for 500 us it used 3x the CPU for the same throughput, and its wake-up
     // storm made timeouts tens of milliseconds late. docs/pool.md, "Contention".
+    //
+    // Each waiter has its own lock. The pool serves (or fails) a waiter holding the pool's
+    // lock and then the waiter's; a waiter that times out takes only its own, marks itself
+    // given up and leaves at once: it stays in the queue until the pool meets it there (or
+    // compacts the queue) and skips it. Measured in the stress test: a timeout that had to
+    // take the pool's lock again to leave the queue came up to ~10 ms late behind a
+    // preempted lock holder (64 threads on 2 cores). A served thread waiter has been marked
+    // acquired by the pool already, so it does not take the pool's lock either.
     struct waiter {
+        std::mutex m;                ///< guards everything below
         std::condition_variable cv;  ///< thread waiters: woken alone, when served
-        bool done = false;
-        bool create = false;  ///< may open a new connection (one was discarded)
+        bool done = false;           ///< served, failed or given up: final
+        bool gave_up = false;        ///< timed out; the pool skips it
+        bool create = false;         ///< may open a new connection (one was discarded)
         std::optional<slot_iter> got;
         std::exception_ptr error;
+        clock::time_point start;     ///< thread waiters: when the wait began
+        dal::source_location where;  ///< thread waiters: recorded by the pool when served
+        /// What the pool looked like when the wait began, for the timeout's message when the
+        /// pool's lock is busy at that moment.
+        std::size_t size_then = 0;
+        std::size_t in_use_then = 0;
+        std::size_t ahead = 0;
         /// Async waiters: completes the handler on its executor.
         std::function<void(std::exception_ptr, std::optional<slot_iter>, bool)> complete;
         std::shared_ptr<boost::asio::steady_timer> timer;
     };
+    /// Queues a waiter (the oldest ones may then open connections). Given-up waiters are
+    /// dropped when they are most of a long queue, so a pool saturated for a long time does
+    /// not collect them.
+    void enqueue_locked(const std::shared_ptr<waiter>& w) {
+        const std::size_t gone = gave_up_queued_.load(std::memory_order_relaxed);
+        if (gone >= 64 && gone * 2 >= waiters_.size()) {
+            std::erase_if(waiters_, [this](const std::shared_ptr<waiter>& q) {
+                const std::lock_guard ql(q->m);
+                if (!q->gave_up) return false;
+                gave_up_queued_.fetch_sub(1, std::memory_order_relaxed);
+                return true;
+            });
+        }
+        waiters_.push_back(w);
+        grow_for_waiters_locked();
+    }
+    /// Before a waiter is queued (and before its timer starts): the pool as its wait begins.
+    void note_pool_locked(waiter& w) const {
+        w.size_then = slots_.size();
+        w.in_use_then = in_use_;
+        w.ahead = live_waiters_locked();
+    }
+    /// A waiter times out (the caller holds its lock and saw it not done).
+    void give_up(waiter& w) {
+        w.done = true;
+        w.gave_up = true;
+        gave_up_queued_.fetch_add(1, std::memory_order_relaxed);  // under w.m: see status
+        timeouts_.fetch_add(1, std::memory_order_relaxed);
+    }
+    /// For a timeout's message: the pool now if its lock is free, else as the wait began.
+    [[nodiscard]] pool_status timeout_status(const waiter& w) const {
+        std::unique_lock lk(mutex_, std::try_to_lock);
+        if (lk.owns_lock()) return status_locked();
+        pool_status s;
+        s.name = name_;  // set at construction, never changed
+        s.config_hash = config_hash_;
+        s.min = opts_.min;
+        s.max = opts_.max;
+        s.size = w.size_then;
+        s.in_use = w.in_use_then;
+        s.idle = s.size - std::min(s.size, s.in_use);
+        s.waiters = w.ahead;
+        s.timeouts = timeouts_.load(std::memory_order_relaxed);
+        return s;
+    }
+    /// Waiters in the queue that have not given up. A waiter counts itself out under its
+    /// own lock before the pool can meet it, so the count never exceeds the queue's.
+    [[nodiscard]] std::size_t live_waiters_locked() const {
+        return waiters_.size() -
+               std::min(waiters_.size(), gave_up_queued_.load(std::memory_order_relaxed));
+    }
 
     basic_pool(config cfg, pool_options opts) : cfg_(std::move(cfg)), opts_(opts) {
         if (opts_.max == 0)
@@ -633,21 +704,23 @@ private:
         s.size = slots_.size();
         s.in_use = in_use_;
         s.idle = s.size - s.in_use;
-        s.waiters = waiters_.size();
+        s.waiters = live_waiters_locked();
         s.created = created_;
         s.closed = closed_;
-        s.timeouts = timeouts_;
+        s.timeouts = timeouts_.load(std::memory_order_relaxed);
         s.leaks = leaks_;
         s.reclaimed = reclaimed_;
         s.acquired = acquired_;
-        s.waits = waits_;
-        s.wait_time = std::chrono::duration_cast<std::chrono::microseconds>(wait_time_);
+        s.waits = waits_.load(std::memory_order_relaxed);
+        s.wait_time = std::chrono::duration_cast<std::chrono::microseconds>(
+            clock::duration(wait_time_.load(std::memory_order_relaxed)));
         s.closing = closing_;
         return s;
     }
-    void record_wait_locked(clock::duration waited) {
-        ++waits_;
-        wait_time_ += waited;
+    /// Counted without the pool's lock: a waiter that timed out does not take it.
+    void record_wait(clock::duration waited) {
+        waits_.fetch_add(1, std::memory_order_relaxed);
+        wait_time_.fetch_add(waited.count(), std::memory_order_relaxed);
     }
     [[nodiscard]] bool can_create_locked() const {
         return slots_.size() - reclaimed_out_ + creating_ < opts_.max &&
@@ -710,15 +783,22 @@ private:
     }
     void fail_waiters_locked(const error& why) {
         for (const auto& w : waiters_) {
+            std::unique_lock wl(w->m);
+            if (w->gave_up) {
+                gave_up_queued_.fetch_sub(1, std::memory_order_relaxed);
+                continue;
+            }
             w->done = true;
             // One exception object per waiter: they are caught on different threads, and an
             // object shared through exception_ptr is freed by whichever lets go last, with a
             // reference count ThreadSanitizer cannot see (it lives in libstdc++.so).
             if (w->complete) {
+                wl.unlock();
                 if (w->timer) w->timer->cancel();
                 w->complete(std::make_exception_ptr(why), std::nullopt, false);
             } else {
                 w->error = std::make_exception_ptr(why);
+                wl.unlock();
                 w->cv.notify_one();
             }
         }
@@ -734,26 +814,40 @@ private:
     /// a thread waiter is not notified but returned there, for the caller to notify after
     /// unlocking (the waiter then wakes to a free mutex instead of blocking on it).
     bool serve_waiter_locked(std::optional<slot_iter> s, std::shared_ptr<waiter>* wake = nullptr) {
-        if (waiters_.empty()) return false;
-        const std::shared_ptr<waiter> w = waiters_.front();
-        waiters_.pop_front();
-        w->done = true;
-        if (s) {
-            (*s)->in_use = true;  // promised to this waiter: nobody else may take it
-            w->got = s;
-        } else {
-            w->create = true;
-            ++creating_;
+        while (!waiters_.empty()) {
+            const std::shared_ptr<waiter> w = std::move(waiters_.front());
+            waiters_.pop_front();
+            std::unique_lock wl(w->m);
+            if (w->gave_up) {  // timed out meanwhile: the next one
+                gave_up_queued_.fetch_sub(1, std::memory_order_relaxed);
+                continue;
+            }
+            w->done = true;
+            if (s) {
+                (*s)->in_use = true;  // promised to this waiter: nobody else may take it
+                w->got = s;
+            } else {
+                w->create = true;
+                ++creating_;
+            }
+            if (w->complete) {
+                wl.unlock();
+                if (w->timer) w->timer->cancel();
+                w->complete(nullptr, s, !s.has_value());
+                return true;
+            }
+            // A thread waiter: the acquisition is recorded here, under the pool's lock, so
+            // that it need not take that lock when it wakes.
+            record_wait(clock::now() - w->start);
+            if (s) mark_acquired_locked(*s, w->where, detail::coarse_now());
+            wl.unlock();
+            if (wake != nullptr)
+                *wake = w;
+            else
+                w->cv.notify_one();
+            return true;
         }
-        if (w->complete) {
-            if (w->timer) w->timer->cancel();
-            w->complete(nullptr, s, !s.has_value());
-        } else if (wake != nullptr) {
-            *wake = w;
-        } else {
-            w->cv.notify_one();
-        }
-        return true;
+        return false;
     }
 
     // ---- outside the lock ----------------------------------------------------------------
@@ -1046,7 +1140,7 @@ private:
                    lease{});
             return;
         }
-        if (waiters_.empty()) {
+        if (live_waiters_locked() == 0) {
             std::vector<std::unique_ptr<Connection>> expired;
             const taken t = take_idle_locked(where, expired);
             if (t.slot) {
@@ -1079,13 +1173,14 @@ private:
         }
         const auto start = clock::now();
         auto w = std::make_shared<waiter>();
+        note_pool_locked(*w);
         w->complete = [self, finish, where, open_async, start](
                           std::exception_ptr ep, std::optional<slot_iter> s, bool create) mutable {
             if (ep) {
                 finish(std::move(ep), lease{});
                 return;
             }
-            self->record_wait_locked(clock::now() - start);  // under the lock
+            self->record_wait(clock::now() - start);
             if (create) {
                 open_async();
             } else {
@@ -1101,25 +1196,27 @@ private:
                 if (ec) return;
                 const auto wp = weak.lock();
                 if (!wp) return;
-                std::unique_lock lk2(self->mutex_);
-                if (wp->done) return;
-                wp->done = true;
-                std::erase(self->waiters_, wp);
-                ++self->timeouts_;
-                self->record_wait_locked(clock::now() - start);
-                const pool_status s = self->status_locked();
-                lk2.unlock();
+                std::function<void(std::exception_ptr, std::optional<slot_iter>, bool)> drop;
+                {
+                    const std::lock_guard wl(wp->m);
+                    if (wp->done) return;
+                    self->give_up(*wp);
+                    // What it captured (the pool among it) is let go now, not when the pool
+                    // meets the given-up waiter in its queue.
+                    drop = std::move(wp->complete);
+                }
+                const auto waited = clock::now() - start;
+                self->record_wait(waited);
+                const pool_status s = self->timeout_status(*wp);
                 // Completed here, not posted: the timer runs on the handler's executor
                 // already, and the lock is released. When many waiters fall due at once, each
                 // is resumed right after its own timer instead of after everyone's.
                 complete(box,
                          std::make_exception_ptr(detail::pool_timeout_error(
-                             s, std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() -
-                                                                                      start))),
+                             s, std::chrono::duration_cast<std::chrono::milliseconds>(waited))),
                          lease{});
             });
-        waiters_.push_back(std::move(w));
-        grow_for_waiters_locked();
+        enqueue_locked(w);
     }
 
     using finish_fn = std::function<void(std::exception_ptr, lease)>;
@@ -1149,9 +1246,10 @@ private:
     bool closing_ = false;
     std::uint64_t created_ = 0;
     std::uint64_t closed_ = 0;
-    std::uint64_t timeouts_ = 0;
-    std::uint64_t waits_ = 0;
-    clock::duration wait_time_{};
+    std::atomic<std::uint64_t> timeouts_{0};
+    std::atomic<std::size_t> gave_up_queued_{0};  ///< given-up waiters still in `waiters_`
+    std::atomic<std::uint64_t> waits_{0};
+    std::atomic<clock::rep> wait_time_{0};
     std::uint64_t leaks_ = 0;
     std::uint64_t reclaimed_ = 0;
     std::size_t reclaimed_out_ = 0;  ///< reclaimed slots still held (not counted against max)

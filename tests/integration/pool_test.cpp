@@ -150,6 +150,65 @@ BOOST_AUTO_TEST_CASE(timeout_says_the_pool_is_saturated) {
     BOOST_TEST(p->status().timeouts == 1U);
 }
 
+// A waiter that times out leaves without the pool's lock and stays in the queue until the pool
+// meets it. It is never served (the connection goes to the next live waiter), it is not
+// counted as waiting, and many of them are dropped before the queue grows with them; an async
+// one does not keep the pool alive.
+BOOST_AUTO_TEST_CASE(waiters_that_gave_up_are_skipped_and_not_counted) {
+    temp_file f;
+    auto p = sqlite_pool::create(f.config(), opts(1));
+    auto held = std::make_optional(p->acquire());
+    // 300 thread waiters and 300 async ones give up while the only connection is held.
+    asio::io_context io;
+    int async_timeouts = 0;
+    for (int k = 0; k < 300; ++k)
+        p->async_acquire(
+            asio::bind_executor(io,
+                                [&](const std::exception_ptr& ep, const sqlite_pool::lease& l) {
+                                    if (ep && !l) ++async_timeouts;
+                                }),
+            5ms);
+    std::vector<std::thread> impatient;
+    impatient.reserve(4);
+    std::atomic<int> thread_timeouts{0};
+    for (int t = 0; t < 4; ++t)
+        impatient.emplace_back([&] {
+            for (int k = 0; k < 75; ++k) {
+                try {
+                    (void)p->acquire(1ms);
+                } catch (const dal::error& e) {
+                    if (e.code() == dal::errc::pool_timeout) ++thread_timeouts;
+                }
+            }
+        });
+    io.run();
+    for (auto& t : impatient)
+        t.join();
+    BOOST_TEST(async_timeouts == 300);
+    BOOST_TEST(thread_timeouts.load() == 300);
+    BOOST_TEST(p->status().waiters == 0U, "given-up waiters are not counted as waiting");
+    BOOST_TEST(p->status().timeouts == 600U);
+    // A patient waiter behind them gets the connection when it comes back.
+    std::optional<std::int64_t> got;
+    std::thread patient([&] {
+        auto l = p->acquire(5s);
+        got = l->query_one<std::int64_t>("SELECT 7"_sql).value();
+    });
+    while (p->status().waiters != 1U)
+        std::this_thread::sleep_for(1ms);
+    held.reset();
+    patient.join();
+    BOOST_TEST(got.value_or(0) == 7);
+    const dal::pool_status s = p->status();
+    BOOST_TEST(s.waiters == 0U);
+    BOOST_TEST(s.in_use == 0U);
+    BOOST_TEST(s.waits == 601U);  // every wait counted, served or timed out
+    // Nothing the given-up async waiters left behind keeps the pool alive.
+    const std::weak_ptr<sqlite_pool> weak = p;
+    p.reset();
+    BOOST_TEST(weak.expired());
+}
+
 // The scaling signal and the metrics export: waits and their time are counted (threads and
 // coroutines, served and timed out), the timeout rate over an interval gives the pressure,
 // and the Prometheus text carries every counter under the pool's name.
