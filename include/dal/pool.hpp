@@ -782,7 +782,9 @@ private:
         idle_.clear();
     }
     void fail_waiters_locked(const error& why) {
-        for (const auto& w : waiters_) {
+        // Taken out first: should failing one throw (memory), the rest are not met twice.
+        const auto queued = std::exchange(waiters_, {});
+        for (const auto& w : queued) {
             std::unique_lock wl(w->m);
             if (w->gave_up) {
                 gave_up_queued_.fetch_sub(1, std::memory_order_relaxed);
@@ -802,7 +804,6 @@ private:
                 w->cv.notify_one();
             }
         }
-        waiters_.clear();
     }
     /// While the pool is below max, the oldest waiters get the right to open a connection.
     void grow_for_waiters_locked() {
@@ -1197,13 +1198,17 @@ private:
                 const auto wp = weak.lock();
                 if (!wp) return;
                 std::function<void(std::exception_ptr, std::optional<slot_iter>, bool)> drop;
+                std::shared_ptr<boost::asio::steady_timer> own_timer;
                 {
                     const std::lock_guard wl(wp->m);
                     if (wp->done) return;
                     self->give_up(*wp);
-                    // What it captured (the pool among it) is let go now, not when the pool
-                    // meets the given-up waiter in its queue.
+                    // What it holds is let go now, here, not when the pool meets the
+                    // given-up waiter in its queue: the handler's captures (the pool among
+                    // them) and this timer, which belongs to the caller's io_context and must
+                    // not outlive it (the caller may destroy it once its wait has ended).
                     drop = std::move(wp->complete);
+                    own_timer = std::move(wp->timer);
                 }
                 const auto waited = clock::now() - start;
                 self->record_wait(waited);
