@@ -124,22 +124,19 @@ class deadline_service {
 public:
     using clock = std::chrono::steady_clock;
 
+    /// Never destroyed: connections may be closed by other static objects' destructors at
+    /// exit (a pool in the global registry, which is created before the first statement arms
+    /// this, and so would be destroyed after it), and they detach their watchdogs here. The
+    /// thread sleeps until the process ends.
     static deadline_service& instance() {
-        static deadline_service s;
-        return s;
+        static auto* const s = new deadline_service();  // NOLINT(cppcoreguidelines-owning-memory)
+        return *s;
     }
     deadline_service(const deadline_service&) = delete;
     deadline_service& operator=(const deadline_service&) = delete;
     deadline_service(deadline_service&&) = delete;
     deadline_service& operator=(deadline_service&&) = delete;
-    ~deadline_service() {
-        {
-            const std::lock_guard lk(mutex_);
-            stop_ = true;
-        }
-        cv_.notify_one();
-        thread_.join();
-    }
+    ~deadline_service() = delete;
 
     std::mutex& mutex() noexcept { return mutex_; }
 
@@ -172,7 +169,7 @@ private:
 
     void run() {
         std::unique_lock lk(mutex_);
-        while (!stop_) {
+        while (true) {
             const auto now = clock::now();
             while (!queue_.empty() && queue_.begin()->first <= now) {
                 const std::shared_ptr<watch_entry> e = queue_.begin()->second;
@@ -182,7 +179,7 @@ private:
             }
             sleeps_until_ = queue_.empty() ? deadline::max() : queue_.begin()->first;
             if (sleeps_until_ == deadline::max())
-                cv_.wait(lk, [this] { return stop_ || sleeps_until_ != deadline::max(); });
+                cv_.wait(lk, [this] { return sleeps_until_ != deadline::max(); });
             else
                 cv_.wait_until(lk, sleeps_until_);
         }
@@ -210,7 +207,6 @@ private:
     watch_queue queue_;
     deadline sleeps_until_ = deadline::max();
     bool wake_ = false;
-    bool stop_ = false;
     std::thread thread_;
 };
 }  // namespace
