@@ -183,9 +183,8 @@ struct leak_report {
 };
 
 namespace detail {
-[[noreturn]] void throw_pool_timeout(const pool_status& s, std::chrono::milliseconds waited);
-/// The same error as a value: async waiters get it without a throw (a burst of timeouts on
-/// one event loop costs what it must, and no more).
+/// A timed-out waiter's error, as a value: async waiters get it without a throw (a burst of
+/// timeouts on one event loop costs what it must, and no more); thread waiters throw it.
 [[nodiscard]] error pool_timeout_error(const pool_status& s, std::chrono::milliseconds waited);
 [[noreturn]] void throw_pool_closed(std::string_view name);
 /// A random fraction in [0, 1) for lifetime jitter (thread-safe).
@@ -347,11 +346,7 @@ public:
             if (!w->cv.wait_until(wl, until, [&] { return w->done; })) {
                 give_up(*w);
                 wl.unlock();
-                const auto waited = clock::now() - *start;
-                record_wait(waited);
-                detail::throw_pool_timeout(
-                    timeout_status(*w),
-                    std::chrono::duration_cast<std::chrono::milliseconds>(waited));
+                throw timed_out(*w, *start);
             }
             wl.unlock();  // `done` is final: the fields below no longer change
             if (w->error) std::rethrow_exception(w->error);
@@ -546,9 +541,7 @@ private:
         if (gone >= 64 && gone * 2 >= waiters_.size()) {
             std::erase_if(waiters_, [this](const std::shared_ptr<waiter>& q) {
                 const std::lock_guard ql(q->m);
-                if (!q->gave_up) return false;
-                gave_up_queued_.fetch_sub(1, std::memory_order_relaxed);
-                return true;
+                return met_given_up_locked(*q);
             });
         }
         waiters_.push_back(w);
@@ -566,6 +559,20 @@ private:
         w.gave_up = true;
         gave_up_queued_.fetch_add(1, std::memory_order_relaxed);  // under w.m: see status
         timeouts_.fetch_add(1, std::memory_order_relaxed);
+    }
+    /// The pool meets a waiter in its queue (holding its lock and the waiter's): true if the
+    /// waiter gave up, which then no longer counts as queued.
+    bool met_given_up_locked(const waiter& w) {
+        if (!w.gave_up) return false;
+        gave_up_queued_.fetch_sub(1, std::memory_order_relaxed);
+        return true;
+    }
+    /// A waiter that gave up (see give_up) records its wait and gets its pool_timeout error.
+    [[nodiscard]] error timed_out(const waiter& w, clock::time_point start) {
+        const auto waited = clock::now() - start;
+        record_wait(waited);
+        return detail::pool_timeout_error(
+            timeout_status(w), std::chrono::duration_cast<std::chrono::milliseconds>(waited));
     }
     /// For a timeout's message: the pool now if its lock is free, else as the wait began.
     [[nodiscard]] pool_status timeout_status(const waiter& w) const {
@@ -786,10 +793,7 @@ private:
         const auto queued = std::exchange(waiters_, {});
         for (const auto& w : queued) {
             std::unique_lock wl(w->m);
-            if (w->gave_up) {
-                gave_up_queued_.fetch_sub(1, std::memory_order_relaxed);
-                continue;
-            }
+            if (met_given_up_locked(*w)) continue;
             w->done = true;
             // One exception object per waiter: they are caught on different threads, and an
             // object shared through exception_ptr is freed by whichever lets go last, with a
@@ -819,10 +823,7 @@ private:
             const std::shared_ptr<waiter> w = std::move(waiters_.front());
             waiters_.pop_front();
             std::unique_lock wl(w->m);
-            if (w->gave_up) {  // timed out meanwhile: the next one
-                gave_up_queued_.fetch_sub(1, std::memory_order_relaxed);
-                continue;
-            }
+            if (met_given_up_locked(*w)) continue;  // timed out meanwhile: the next one
             w->done = true;
             if (s) {
                 (*s)->in_use = true;  // promised to this waiter: nobody else may take it
@@ -1210,16 +1211,10 @@ private:
                     drop = std::move(wp->complete);
                     own_timer = std::move(wp->timer);
                 }
-                const auto waited = clock::now() - start;
-                self->record_wait(waited);
-                const pool_status s = self->timeout_status(*wp);
                 // Completed here, not posted: the timer runs on the handler's executor
                 // already, and the lock is released. When many waiters fall due at once, each
                 // is resumed right after its own timer instead of after everyone's.
-                complete(box,
-                         std::make_exception_ptr(detail::pool_timeout_error(
-                             s, std::chrono::duration_cast<std::chrono::milliseconds>(waited))),
-                         lease{});
+                complete(box, std::make_exception_ptr(self->timed_out(*wp, start)), lease{});
             });
         enqueue_locked(w);
     }

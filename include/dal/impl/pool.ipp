@@ -149,10 +149,6 @@ void write_prometheus(std::ostream& out, std::span<const pool_status> pools) {
 
 namespace detail {
 
-void throw_pool_timeout(const pool_status& s, std::chrono::milliseconds waited) {
-    throw pool_timeout_error(s, waited);
-}
-
 error pool_timeout_error(const pool_status& s, std::chrono::milliseconds waited) {
     return {make_error_code(client_errc::pool_timeout),
             "no connection of pool '" + s.name + "' became free within " +
