@@ -338,7 +338,8 @@ public:
             w->start = *start;
             w->where = where;
             note_pool_locked(*w);
-            enqueue_locked(w);
+            push_waiter_locked(w);
+            grow_for_waiters_locked();  // the oldest waiters may open connections
             lk.unlock();
             // Waits on its own lock: serving it happens under that lock, so a served waiter
             // and one that times out never queue for the pool's lock.
@@ -512,31 +513,36 @@ private:
     // given up and leaves at once: it stays in the queue until the pool meets it there (or
     // compacts the queue) and skips it. Measured in the stress test: a timeout that had to
     // take the pool's lock again to leave the queue came up to ~10 ms late behind a
-    // preempted lock holder (64 threads on 2 cores). A served thread waiter has been marked
+    // preempted lock holder (64 threads on 2 cores). A served waiter has been marked
     // acquired by the pool already, so it does not take the pool's lock either.
+    //
+    // Serving allocates nothing and runs no code of the caller's: a thread waiter is
+    // notified; an async waiter's timer is cancelled, and its handler, which runs on the
+    // waiter's executor anyway, hands over what the pool put in the waiter. So a handoff
+    // cannot fail half-way (the pool's lock held, a connection promised), and a waiter whose
+    // io_context is destroyed before its handler runs gives back what it was promised.
     struct waiter {
         std::mutex m;                ///< guards everything below
         std::condition_variable cv;  ///< thread waiters: woken alone, when served
         bool done = false;           ///< served, failed or given up: final
-        bool gave_up = false;        ///< timed out; the pool skips it
+        bool gave_up = false;        ///< timed out (or abandoned); the pool skips it
         bool create = false;         ///< may open a new connection (one was discarded)
         std::optional<slot_iter> got;
         std::exception_ptr error;
-        clock::time_point start;     ///< thread waiters: when the wait began
-        dal::source_location where;  ///< thread waiters: recorded by the pool when served
+        clock::time_point start;     ///< when the wait began
+        dal::source_location where;  ///< recorded by the pool when served
         /// What the pool looked like when the wait began, for the timeout's message when the
         /// pool's lock is busy at that moment.
         std::size_t size_then = 0;
         std::size_t in_use_then = 0;
         std::size_t ahead = 0;
-        /// Async waiters: completes the handler on its executor.
-        std::function<void(std::exception_ptr, std::optional<slot_iter>, bool)> complete;
+        /// Async waiters: the timeout, and the wake-up (cancelled when served or failed).
+        /// Owned here until the handler runs, which lets go of it on its own executor.
         std::shared_ptr<boost::asio::steady_timer> timer;
     };
-    /// Queues a waiter (the oldest ones may then open connections). Given-up waiters are
-    /// dropped when they are most of a long queue, so a pool saturated for a long time does
-    /// not collect them.
-    void enqueue_locked(const std::shared_ptr<waiter>& w) {
+    /// Queues a waiter. Given-up waiters are dropped when they are most of a long queue, so a
+    /// pool saturated for a long time does not collect them.
+    void push_waiter_locked(const std::shared_ptr<waiter>& w) {
         const std::size_t gone = gave_up_queued_.load(std::memory_order_relaxed);
         if (gone >= 64 && gone * 2 >= waiters_.size()) {
             std::erase_if(waiters_, [this](const std::shared_ptr<waiter>& q) {
@@ -545,7 +551,6 @@ private:
             });
         }
         waiters_.push_back(w);
-        grow_for_waiters_locked();
     }
     /// Before a waiter is queued (and before its timer starts): the pool as its wait begins.
     void note_pool_locked(waiter& w) const {
@@ -789,24 +794,23 @@ private:
         idle_.clear();
     }
     void fail_waiters_locked(const error& why) {
-        // Taken out first: should failing one throw (memory), the rest are not met twice.
-        const auto queued = std::exchange(waiters_, {});
-        for (const auto& w : queued) {
-            std::unique_lock wl(w->m);
-            if (met_given_up_locked(*w)) continue;
-            w->done = true;
-            // One exception object per waiter: they are caught on different threads, and an
-            // object shared through exception_ptr is freed by whichever lets go last, with a
-            // reference count ThreadSanitizer cannot see (it lives in libstdc++.so).
-            if (w->complete) {
-                wl.unlock();
-                if (w->timer) w->timer->cancel();
-                w->complete(std::make_exception_ptr(why), std::nullopt, false);
-            } else {
-                w->error = std::make_exception_ptr(why);
-                wl.unlock();
-                w->cv.notify_one();
+        // Each leaves the queue once failed: should building an error throw (memory), the
+        // rest stay queued, consistent, and are failed by the next attempt or time out.
+        while (!waiters_.empty()) {
+            const std::shared_ptr<waiter> w = waiters_.front();
+            {
+                std::unique_lock wl(w->m);
+                if (!met_given_up_locked(*w)) {
+                    // One exception object per waiter: they are caught on different threads,
+                    // and an object shared through exception_ptr is freed by whichever lets
+                    // go last, with a reference count ThreadSanitizer cannot see (it lives
+                    // in libstdc++.so).
+                    w->error = std::make_exception_ptr(why);
+                    w->done = true;
+                    wake_locked(*w, wl);
+                }
             }
+            waiters_.pop_front();
         }
     }
     /// While the pool is below max, the oldest waiters get the right to open a connection.
@@ -816,8 +820,8 @@ private:
     }
 
     /// Gives `s` (or, with no slot, the right to open one) to the oldest waiter. With `wake`,
-    /// a thread waiter is not notified but returned there, for the caller to notify after
-    /// unlocking (the waiter then wakes to a free mutex instead of blocking on it).
+    /// the waiter is not woken but returned there, for the caller to wake (wake_waiter) after
+    /// unlocking: a thread then wakes to a free mutex instead of blocking on it.
     bool serve_waiter_locked(std::optional<slot_iter> s, std::shared_ptr<waiter>* wake = nullptr) {
         while (!waiters_.empty()) {
             const std::shared_ptr<waiter> w = std::move(waiters_.front());
@@ -825,31 +829,45 @@ private:
             std::unique_lock wl(w->m);
             if (met_given_up_locked(*w)) continue;  // timed out meanwhile: the next one
             w->done = true;
+            // The acquisition is recorded here, under the pool's lock, so that the waiter
+            // need not take that lock when it wakes.
+            record_wait(clock::now() - w->start);
             if (s) {
-                (*s)->in_use = true;  // promised to this waiter: nobody else may take it
                 w->got = s;
+                mark_acquired_locked(*s, w->where, detail::coarse_now());  // nobody else's now
             } else {
                 w->create = true;
                 ++creating_;
             }
-            if (w->complete) {
-                wl.unlock();
-                if (w->timer) w->timer->cancel();
-                w->complete(nullptr, s, !s.has_value());
+            if (wake != nullptr) {
+                *wake = w;
                 return true;
             }
-            // A thread waiter: the acquisition is recorded here, under the pool's lock, so
-            // that it need not take that lock when it wakes.
-            record_wait(clock::now() - w->start);
-            if (s) mark_acquired_locked(*s, w->where, detail::coarse_now());
-            wl.unlock();
-            if (wake != nullptr)
-                *wake = w;
-            else
-                w->cv.notify_one();
+            wake_locked(*w, wl);
             return true;
         }
         return false;
+    }
+    /// Wakes a waiter that is done (its lock held by `wl`, which this may release). An async
+    /// waiter's timer is cancelled under that lock: its handler, which may run at once on
+    /// another thread, lets go of the timer under the same lock, never during the cancel.
+    static void wake_locked(waiter& w, std::unique_lock<std::mutex>& wl) {
+        if (w.timer) {
+            w.timer->cancel();
+            return;
+        }
+        wl.unlock();
+        w.cv.notify_one();
+    }
+    static void wake_waiter(waiter& w) {
+        std::unique_lock wl(w.m);
+        wake_locked(w, wl);
+    }
+    /// A reserved creation (++creating_) will not happen: the right passes to the next waiter.
+    void creation_abandoned() {
+        const std::lock_guard lk(mutex_);
+        --creating_;
+        if (!closing_) grow_for_waiters_locked();
     }
 
     // ---- outside the lock ----------------------------------------------------------------
@@ -1103,7 +1121,7 @@ private:
                     idle_.push_back(s);
                 }
                 lk.unlock();
-                if (wake) wake->cv.notify_one();
+                if (wake) wake_waiter(*wake);
                 return;
             }
         }
@@ -1115,8 +1133,9 @@ private:
                              dal::source_location where) {
         auto ex = boost::asio::get_associated_executor(handler, detail_executor());
         auto self = this->shared_from_this();
-        // The handler is move-only: kept in a shared box so the waiter's std::function can be
-        // copied; it runs exactly once (`done` under the pool's lock decides who completes).
+        // The handler is move-only: kept in a shared box, shared by `finish` (a copyable
+        // std::function) and the wait's timer handler; it runs exactly once: through `finish`
+        // when no wait is needed or a connection is opened for it, else through the timer.
         auto box = std::make_shared<std::optional<Handler>>(std::move(handler));
         // Calls the handler, once, on the handler's executor (the caller's job to be there).
         const auto complete = [](const auto& b, std::exception_ptr ep, lease l) {
@@ -1127,13 +1146,13 @@ private:
         // Type-erased so that a retry (after a failed validation) does not instantiate a new
         // handler type each time.
         const finish_fn finish = [box, ex, complete](std::exception_ptr ep, lease l) mutable {
-            // post, never dispatch: waiters are completed under the pool's lock. The error
-            // moves along: this thread keeps no reference to it once posted.
+            // post, never dispatch: this runs inside the initiating function (an idle
+            // connection) or on dal's threads (a new one). The error moves along: this
+            // thread keeps no reference to it once posted.
             boost::asio::post(ex, [box, complete, ep = std::move(ep), l = std::move(l)]() mutable {
                 complete(box, std::move(ep), std::move(l));
             });
         };
-        auto open_async = [self, finish, where]() mutable { self->open_new_async(finish, where); };
         std::unique_lock lk(mutex_);
         if (closing_) {
             lk.unlock();
@@ -1169,54 +1188,126 @@ private:
             if (can_create_locked()) {
                 ++creating_;
                 lk.unlock();
-                open_async();
+                try {
+                    open_new_async(finish, where);
+                } catch (...) {
+                    creation_abandoned();
+                    throw;
+                }
                 return;
             }
         }
-        const auto start = clock::now();
         auto w = std::make_shared<waiter>();
+        w->start = clock::now();
+        w->where = where;
         note_pool_locked(*w);
-        w->complete = [self, finish, where, open_async, start](
-                          std::exception_ptr ep, std::optional<slot_iter> s, bool create) mutable {
-            if (ep) {
-                finish(std::move(ep), lease{});
-                return;
-            }
-            self->record_wait(clock::now() - start);
-            if (create) {
-                open_async();
-            } else {
-                self->mark_acquired_locked(*s, where, detail::coarse_now());  // under the lock
-                finish(nullptr, lease(self, *s));
-            }
-        };
         w->timer = std::make_shared<boost::asio::steady_timer>(ex);
         w->timer->expires_after(timeout.value_or(opts_.acquire_timeout));
-        std::weak_ptr<waiter> weak = w;
-        w->timer->async_wait(
-            [self, weak, box, complete, start](const boost::system::error_code& ec) mutable {
-                if (ec) return;
-                const auto wp = weak.lock();
-                if (!wp) return;
-                std::function<void(std::exception_ptr, std::optional<slot_iter>, bool)> drop;
-                std::shared_ptr<boost::asio::steady_timer> own_timer;
-                {
-                    const std::lock_guard wl(wp->m);
-                    if (wp->done) return;
-                    self->give_up(*wp);
-                    // What it holds is let go now, here, not when the pool meets the
-                    // given-up waiter in its queue: the handler's captures (the pool among
-                    // them) and this timer, which belongs to the caller's io_context and must
-                    // not outlive it (the caller may destroy it once its wait has ended).
-                    drop = std::move(wp->complete);
-                    own_timer = std::move(wp->timer);
+        push_waiter_locked(w);
+        try {
+            // Fires when the wait times out, or at once when the pool cancels it (served or
+            // failed): the handler then hands over what the pool put in the waiter.
+            w->timer->async_wait(
+                [g = unrun_guard(w, self), self, box, complete, finish,
+                 where](const boost::system::error_code& /*cancelled or expired*/) mutable {
+                    const std::shared_ptr<waiter> wp = g.disarm();
+                    std::shared_ptr<boost::asio::steady_timer> own_timer;  // let go last
+                    bool gave_up = false;
+                    std::exception_ptr ep;
+                    std::optional<slot_iter> got;
+                    bool create = false;
+                    {
+                        const std::lock_guard wl(wp->m);
+                        // This runs on the caller's executor, and the timer belongs to the
+                        // caller's io_context, which may be destroyed once the wait is over:
+                        // let go of it here, not when the pool meets a given-up waiter.
+                        own_timer = std::move(wp->timer);
+                        if (!wp->done) {
+                            self->give_up(*wp);
+                            gave_up = true;
+                        } else {
+                            ep = std::move(wp->error);
+                            got = wp->got;
+                            create = wp->create;
+                        }
+                    }
+                    // Completed here, not posted: this runs on the handler's executor
+                    // already. When many waiters fall due at once, each is resumed right
+                    // after its own timer instead of after everyone's.
+                    if (gave_up) {
+                        complete(box, std::make_exception_ptr(self->timed_out(*wp, wp->start)),
+                                 lease{});
+                    } else if (ep) {
+                        complete(box, std::move(ep), lease{});
+                    } else if (got) {
+                        complete(box, nullptr, lease(self, *got));
+                    } else if (create) {
+                        try {
+                            self->open_new_async(finish, where);
+                        } catch (...) {
+                            self->creation_abandoned();
+                            complete(box, std::current_exception(), lease{});
+                        }
+                    }
+                });
+        } catch (...) {
+            // Ours, at the back (the lock has been held since); the handler, destroyed
+            // unrun, marked it given up.
+            {
+                const std::lock_guard wl(w->m);
+                met_given_up_locked(*w);
+            }
+            waiters_.pop_back();
+            throw;
+        }
+        grow_for_waiters_locked();  // the oldest waiters may open connections
+    }
+
+    /// Held by an async waiter's timer handler. When that handler is destroyed without
+    /// having run (the caller's io_context destroyed with the wait pending), the waiter
+    /// leaves the queue, and what the pool already promised it comes back.
+    class unrun_guard {
+    public:
+        unrun_guard(std::shared_ptr<waiter> w, std::shared_ptr<basic_pool> p)
+            : w_(std::move(w)), p_(std::move(p)) {}
+        unrun_guard(unrun_guard&& o) noexcept = default;
+        unrun_guard(const unrun_guard&) = delete;
+        unrun_guard& operator=(const unrun_guard&) = delete;
+        unrun_guard& operator=(unrun_guard&&) = delete;
+        ~unrun_guard() {
+            if (w_) p_->abandon(*w_);
+        }
+        /// The handler runs: it takes the waiter over.
+        std::shared_ptr<waiter> disarm() noexcept { return std::move(w_); }
+
+    private:
+        std::shared_ptr<waiter> w_;
+        std::shared_ptr<basic_pool> p_;
+    };
+    void abandon(waiter& w) noexcept {
+        quietly([&] {
+            std::optional<slot_iter> got;
+            bool create = false;
+            std::shared_ptr<boost::asio::steady_timer> own_timer;
+            {
+                const std::lock_guard wl(w.m);
+                own_timer = std::move(w.timer);
+                if (!w.done) {
+                    // Not a timeout: skipped like one, not counted as one.
+                    w.done = true;
+                    w.gave_up = true;
+                    gave_up_queued_.fetch_add(1, std::memory_order_relaxed);
+                    return;
                 }
-                // Completed here, not posted: the timer runs on the handler's executor
-                // already, and the lock is released. When many waiters fall due at once, each
-                // is resumed right after its own timer instead of after everyone's.
-                complete(box, std::make_exception_ptr(self->timed_out(*wp, start)), lease{});
-            });
-        enqueue_locked(w);
+                got = w.got;
+                create = w.create;
+            }
+            if (got) {
+                give_back(*got);
+            } else if (create) {
+                creation_abandoned();
+            }
+        });
     }
 
     using finish_fn = std::function<void(std::exception_ptr, lease)>;

@@ -224,6 +224,43 @@ BOOST_AUTO_TEST_CASE(waiters_that_gave_up_are_skipped_and_not_counted) {
     BOOST_TEST(weak.expired());
 }
 
+// An io_context may be destroyed while an async acquisition waits on it (Asio then destroys
+// the pending handlers unrun). A waiter the pool had not served yet leaves the queue; one it
+// had served (its handler queued on that context, never run) gives its connection back.
+// Either way the pool never touches that context again (ASan: its timer was gone with it).
+BOOST_AUTO_TEST_CASE(waiters_whose_io_context_is_destroyed_give_back_and_leave) {
+    temp_file f;
+    auto p = sqlite_pool::create(f.config(), opts(1));
+    auto held = std::make_optional(p->acquire());
+    bool ran = false;
+    const auto never = [&](const std::exception_ptr&, const sqlite_pool::lease&) { ran = true; };
+    {
+        asio::io_context gone;
+        p->async_acquire(asio::bind_executor(gone, never), 10s);
+        BOOST_TEST(p->status().waiters == 1U);
+    }
+    BOOST_TEST(p->status().waiters == 0U, "a waiter whose handler is gone is not waiting");
+    BOOST_TEST(p->status().timeouts == 0U, "and it did not time out");
+    held.reset();  // nobody to serve: idle again
+    BOOST_TEST(p->status().in_use == 0U);
+    BOOST_TEST(p->status().idle == 1U);
+
+    held.emplace(p->acquire());
+    {
+        asio::io_context gone;
+        p->async_acquire(asio::bind_executor(gone, never), 10s);
+        held.reset();  // served: its handler is queued on `gone`, which is never run
+        BOOST_TEST(p->status().in_use == 1U, "promised to the waiter");
+    }
+    BOOST_TEST(!ran);
+    const dal::pool_status s = p->status();
+    BOOST_TEST(s.in_use == 0U, "the promised connection came back");
+    BOOST_TEST(s.idle == 1U);
+    BOOST_TEST(s.waiters == 0U);
+    auto l = p->acquire(1s);  // and is handed out again
+    BOOST_TEST(l->query_one<std::int64_t>("SELECT 5"_sql).value() == 5);
+}
+
 // The scaling signal and the metrics export: waits and their time are counted (threads and
 // coroutines, served and timed out), the timeout rate over an interval gives the pressure,
 // and the Prometheus text carries every counter under the pool's name.
