@@ -8,6 +8,9 @@
 //   contended:   8 threads on 2 connections, each holding its connection for a short while
 //                (a cheap call on it), so most acquisitions wait: throughput of the handoff
 //                (target >= 2x the baseline).
+//   timeout_burst: 500 coroutines on one event loop time out at once, waiting on a pool whose
+//                only connection is held: the loop's time per timeout, against a plain Asio
+//                timer (docs/pool.md, "What a burst of timeouts costs the event loop").
 // scripts/bench.sh pool runs them side by side and prints the ratios.
 #include <algorithm>
 #include <chrono>
@@ -16,10 +19,18 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <dal/pool.hpp>
 #include <dal/sqlite.hpp>
@@ -243,6 +254,65 @@ void naive_contended_io(benchmark::State& s) {
     timed_cycles(s, naive_pool_four(), io);
 }
 
+/// How a timed-out wait ends in the burst: dal's pool_timeout thrown in the coroutine
+/// (use_awaitable) or returned (as_tuple); the baselines wait on a plain Asio timer for the
+/// same time, then throw an exception of their own or do nothing.
+enum class burst { dal_thrown, dal_returned, timer_thrown, timer_plain };
+
+template <burst How>
+void timeout_burst(benchmark::State& state) {
+    namespace asio = boost::asio;
+    using clk = std::chrono::steady_clock;
+    constexpr int waiters = 500;
+    constexpr auto limit = std::chrono::milliseconds(2);
+    static const std::shared_ptr<dal_pool> pool = make_dal_pool(1);
+    static const dal_pool::lease held = pool->acquire();  // nobody is ever served
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
+        asio::io_context io;
+        clk::time_point first{};
+        clk::time_point last{};
+        int ended = 0;
+        const auto note = [&] {
+            last = clk::now();
+            if (ended++ == 0) first = last;
+        };
+        for (int k = 0; k < waiters; ++k) {
+            asio::co_spawn(
+                io,
+                [&]() -> asio::awaitable<void> {
+                    if constexpr (How == burst::dal_thrown) {
+                        try {
+                            auto l = co_await pool->async_acquire(asio::use_awaitable, limit);
+                        } catch (const dal::error&) {
+                            note();
+                        }
+                    } else if constexpr (How == burst::dal_returned) {
+                        auto [ep, l] = co_await pool->async_acquire(
+                            asio::as_tuple(asio::use_awaitable), limit);
+                        if (ep) note();
+                    } else {
+                        asio::steady_timer t(io, limit);
+                        co_await t.async_wait(asio::use_awaitable);
+                        if constexpr (How == burst::timer_thrown) {
+                            try {
+                                throw std::runtime_error("timed out, as a pool would say so");
+                            } catch (const std::runtime_error&) {
+                                note();
+                            }
+                        } else {
+                            note();
+                        }
+                    }
+                },
+                asio::detached);
+        }
+        io.run();
+        if (ended != waiters) state.SkipWithError("not every wait timed out");
+        state.SetIterationTime(std::chrono::duration<double>(last - first).count());
+    }
+    state.SetItemsProcessed(state.iterations() * waiters);
+}
+
 BENCHMARK(dal_uncontended);
 BENCHMARK(fifo_uncontended);
 BENCHMARK(naive_uncontended);
@@ -252,6 +322,24 @@ BENCHMARK(fifo_contended)->Threads(8)->UseRealTime();
 BENCHMARK(dal_contended_io)->Threads(16)->UseRealTime();
 BENCHMARK(naive_contended_io)->Threads(16)->UseRealTime();
 BENCHMARK(fifo_contended_io)->Threads(16)->UseRealTime();
+// Manual time: from the first timeout to the last of each burst (the waits themselves are
+// not the loop's work). 30 bursts per repetition.
+BENCHMARK(timeout_burst<burst::dal_thrown>)
+    ->Name("dal_timeout_burst_thrown")
+    ->Iterations(30)
+    ->UseManualTime();
+BENCHMARK(timeout_burst<burst::dal_returned>)
+    ->Name("dal_timeout_burst_returned")
+    ->Iterations(30)
+    ->UseManualTime();
+BENCHMARK(timeout_burst<burst::timer_thrown>)
+    ->Name("timer_burst_thrown")
+    ->Iterations(30)
+    ->UseManualTime();
+BENCHMARK(timeout_burst<burst::timer_plain>)
+    ->Name("timer_burst_plain")
+    ->Iterations(30)
+    ->UseManualTime();
 
 }  // namespace
 

@@ -82,7 +82,12 @@ for t in "${targets[@]}"; do
       n=$(median "$tmp/pool.csv" naive_contended_io/real_time/threads:16)
       echo "contended with 50 us of I/O per lease, 16 threads on 4 connections (cycles/s): dal $d, fifo $f, naive $n"
       echo "dal / fifo baseline = $(ratio "$d" "$f"), dal / naive baseline = $(ratio "$d" "$n")"
-      waits "$tmp/pool.csv" contended_io/real_time/threads:16 ;;
+      waits "$tmp/pool.csv" contended_io/real_time/threads:16
+      echo "--- 500 coroutine timeouts at once on one event loop (loop time per timeout, median of $reps)"
+      for b in dal_timeout_burst_thrown dal_timeout_burst_returned timer_burst_thrown timer_burst_plain; do
+        t=$(awk -F, -v n="$b" '$1 == "\"" n "/iterations:30/manual_time_median\"" { print $3 }' "$tmp/pool.csv")
+        echo "$b: $(awk -v t="$t" 'BEGIN { if (t > 0) printf "%.2f", t / 500 / 1000; else print "n/a" }') us"
+      done ;;
     postgres)
       if [ -z "${DAL_BENCH_POSTGRES_URI:-}" ]; then
         if [ ! -f /tmp/dal-test-servers/env.sh ] || ! scripts/test-servers.sh status >/dev/null 2>&1; then

@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -20,7 +22,9 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/execution.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -62,6 +66,37 @@ struct temp_file {
     [[nodiscard]] dal::config config() const {
         return dal::config::from_uri("sqlite://" + path.string());
     }
+};
+
+/// Fault injection: an executor (over an io_context's) whose n-th `execute` throws, as a
+/// bounded executor that rejects work, or an allocation failing, would. Nothing else makes
+/// the handoff to an async waiter fail.
+class failing_executor {
+public:
+    failing_executor(asio::io_context& io, std::shared_ptr<std::atomic<int>> countdown)
+        : inner_(io.get_executor()), countdown_(std::move(countdown)) {}
+    [[nodiscard]] asio::execution_context& query(
+        asio::execution::context_t /*unused*/) const noexcept {
+        return inner_.context();
+    }
+    static constexpr asio::execution::blocking_t query(asio::execution::blocking_t /*unused*/) {
+        return asio::execution::blocking_t::never;
+    }
+    [[nodiscard]] failing_executor require(asio::execution::blocking_t::never_t /*unused*/) const {
+        return *this;
+    }
+    template <class F>
+    void execute(F&& f) const {
+        if (countdown_->fetch_sub(1) == 1) throw std::bad_alloc();
+        asio::post(inner_, std::forward<F>(f));
+    }
+    friend bool operator==(const failing_executor& a, const failing_executor& b) noexcept {
+        return a.inner_ == b.inner_;
+    }
+
+private:
+    asio::io_context::executor_type inner_;
+    std::shared_ptr<std::atomic<int>> countdown_;
 };
 
 dal::pool_options opts(std::size_t max) {
@@ -259,6 +294,39 @@ BOOST_AUTO_TEST_CASE(waiters_whose_io_context_is_destroyed_give_back_and_leave) 
     BOOST_TEST(s.waiters == 0U);
     auto l = p->acquire(1s);  // and is handed out again
     BOOST_TEST(l->query_one<std::int64_t>("SELECT 5"_sql).value() == 5);
+}
+
+// A handoff to an async waiter that fails (its executor throws when the completion is to
+// run) loses nothing: the thread returning the connection is not involved (the pool only
+// cancels the waiter's timer), and the connection comes back when the unrun handler goes.
+// Before, the pool posted the completion holding its lock, and the failed post destroyed the
+// lease inside it: the returning thread deadlocked on the pool's lock.
+BOOST_AUTO_TEST_CASE(failed_handoff_to_an_async_waiter_loses_nothing) {
+    temp_file f;
+    auto p = sqlite_pool::create(f.config(), opts(1));
+    auto held = std::make_optional(p->acquire());
+    asio::io_context io;
+    const auto countdown = std::make_shared<std::atomic<int>>(1);  // the first execute throws
+    bool ran = false;
+    p->async_acquire(asio::bind_executor(
+                         failing_executor(io, countdown),
+                         [&](const std::exception_ptr&, const sqlite_pool::lease&) { ran = true; }),
+                     10s);
+    held.reset();  // served: must return at once, whatever the waiter's executor does
+    bool threw = false;
+    try {
+        io.run();
+    } catch (const std::bad_alloc&) {
+        threw = true;
+    }
+    BOOST_TEST(threw, "the executor's failure reaches its io_context's run()");
+    BOOST_TEST(!ran);
+    const dal::pool_status s = p->status();
+    BOOST_TEST(s.in_use == 0U, "the connection came back");
+    BOOST_TEST(s.idle == 1U);
+    BOOST_TEST(s.waiters == 0U);
+    auto l = p->acquire(1s);
+    BOOST_TEST(l->query_one<std::int64_t>("SELECT 6"_sql).value() == 6);
 }
 
 // The scaling signal and the metrics export: waits and their time are counted (threads and
