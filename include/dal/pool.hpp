@@ -383,8 +383,12 @@ public:
     }
 
     /// The async form: completes with (std::exception_ptr, lease) on the handler's executor.
-    /// Opening a connection runs on the handler's executor without blocking it (PostgreSQL,
-    /// MySQL/MariaDB), or on dal's worker threads (SQLite, and connections from a factory).
+    /// Opening a connection runs on dal's connector threads (PostgreSQL, MySQL/MariaDB,
+    /// without holding a thread) or worker threads (SQLite, connections from a factory), never
+    /// on the caller's loop. The io_context may be destroyed with the wait pending: what the
+    /// pool promised the waiter comes back. But not while another thread may serve that wait
+    /// (return a connection, close the pool): serving cancels the wait's timer, and Asio
+    /// forbids using an I/O object while its io_context is being destroyed.
     template <class Token>
     auto async_acquire(Token&& token,
                        std::optional<std::chrono::milliseconds> timeout = std::nullopt,
@@ -1206,7 +1210,10 @@ private:
         push_waiter_locked(w);
         try {
             // Fires when the wait times out, or at once when the pool cancels it (served or
-            // failed): the handler then hands over what the pool put in the waiter.
+            // failed): the handler then hands over what the pool put in the waiter. With a
+            // tiny limit on a loop run by several threads, the handler may run (and let go of
+            // the timer) before async_wait has returned here; Asio touches the timer no more
+            // by then (Boost 1.81), as with any timer destroyed by its own handler.
             w->timer->async_wait(
                 [g = unrun_guard(w, self), self, box, complete, finish,
                  where](const boost::system::error_code& /*cancelled or expired*/) mutable {
@@ -1215,7 +1222,6 @@ private:
                     bool gave_up = false;
                     std::exception_ptr ep;
                     std::optional<slot_iter> got;
-                    bool create = false;
                     {
                         const std::lock_guard wl(wp->m);
                         // This runs on the caller's executor, and the timer belongs to the
@@ -1228,20 +1234,23 @@ private:
                         } else {
                             ep = std::move(wp->error);
                             got = wp->got;
-                            create = wp->create;
                         }
                     }
                     // Completed here, not posted: this runs on the handler's executor
                     // already. When many waiters fall due at once, each is resumed right
                     // after its own timer instead of after everyone's.
                     if (gave_up) {
-                        complete(box, std::make_exception_ptr(self->timed_out(*wp, wp->start)),
-                                 lease{});
-                    } else if (ep) {
+                        try {
+                            ep = std::make_exception_ptr(self->timed_out(*wp, wp->start));
+                        } catch (...) {  // memory: the caller still hears of its timeout
+                            ep = std::current_exception();
+                        }
                         complete(box, std::move(ep), lease{});
-                    } else if (got) {
+                    } else if (ep) {  // failed (the pool closed)
+                        complete(box, std::move(ep), lease{});
+                    } else if (got) {  // served a connection
                         complete(box, nullptr, lease(self, *got));
-                    } else if (create) {
+                    } else {  // served the right to open one (serve sets `got` or `create`)
                         try {
                             self->open_new_async(finish, where);
                         } catch (...) {
@@ -1303,6 +1312,10 @@ private:
                 create = w.create;
             }
             if (got) {
+                {
+                    const std::lock_guard lk(mutex_);
+                    --acquired_;  // counted when served, but it never reached the caller
+                }
                 give_back(*got);
             } else if (create) {
                 creation_abandoned();

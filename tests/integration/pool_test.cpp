@@ -281,6 +281,7 @@ BOOST_AUTO_TEST_CASE(waiters_whose_io_context_is_destroyed_give_back_and_leave) 
     BOOST_TEST(p->status().idle == 1U);
 
     held.emplace(p->acquire());
+    const std::uint64_t acquired = p->status().acquired;
     {
         asio::io_context gone;
         p->async_acquire(asio::bind_executor(gone, never), 10s);
@@ -292,6 +293,7 @@ BOOST_AUTO_TEST_CASE(waiters_whose_io_context_is_destroyed_give_back_and_leave) 
     BOOST_TEST(s.in_use == 0U, "the promised connection came back");
     BOOST_TEST(s.idle == 1U);
     BOOST_TEST(s.waiters == 0U);
+    BOOST_TEST(s.acquired == acquired, "not counted as acquired: it never reached the caller");
     auto l = p->acquire(1s);  // and is handed out again
     BOOST_TEST(l->query_one<std::int64_t>("SELECT 5"_sql).value() == 5);
 }
@@ -305,6 +307,7 @@ BOOST_AUTO_TEST_CASE(failed_handoff_to_an_async_waiter_loses_nothing) {
     temp_file f;
     auto p = sqlite_pool::create(f.config(), opts(1));
     auto held = std::make_optional(p->acquire());
+    const std::uint64_t acquired = p->status().acquired;
     asio::io_context io;
     const auto countdown = std::make_shared<std::atomic<int>>(1);  // the first execute throws
     bool ran = false;
@@ -325,6 +328,7 @@ BOOST_AUTO_TEST_CASE(failed_handoff_to_an_async_waiter_loses_nothing) {
     BOOST_TEST(s.in_use == 0U, "the connection came back");
     BOOST_TEST(s.idle == 1U);
     BOOST_TEST(s.waiters == 0U);
+    BOOST_TEST(s.acquired == acquired);
     auto l = p->acquire(1s);
     BOOST_TEST(l->query_one<std::int64_t>("SELECT 6"_sql).value() == 6);
 }
