@@ -83,6 +83,7 @@ for t in "${targets[@]}"; do
       echo "contended with 50 us of I/O per lease, 16 threads on 4 connections (cycles/s): dal $d, fifo $f, naive $n"
       echo "dal / fifo baseline = $(ratio "$d" "$f"), dal / naive baseline = $(ratio "$d" "$n")"
       waits "$tmp/pool.csv" contended_io/real_time/threads:16
+      echo "async handoff, 16 coroutines on one loop sharing 2 connections (cycles/s): $(median "$tmp/pool.csv" dal_contended_async/real_time)"
       echo "--- 500 coroutine timeouts at once on one event loop (loop time per timeout, median of $reps)"
       for b in dal_timeout_burst_thrown dal_timeout_burst_returned timer_burst_thrown timer_burst_plain; do
         t=$(awk -F, -v n="$b" '$1 == "\"" n "/iterations:30/manual_time_median\"" { print $3 }' "$tmp/pool.csv")
