@@ -870,6 +870,9 @@ private:
     /// A reserved creation (++creating_) will not happen: the right passes to the next waiter.
     void creation_abandoned() {
         const std::lock_guard lk(mutex_);
+        creation_abandoned_locked();
+    }
+    void creation_abandoned_locked() {
         --creating_;
         if (!closing_) grow_for_waiters_locked();
     }
@@ -1026,12 +1029,12 @@ private:
     slot_iter adopt_new(std::unique_ptr<Connection> c, const std::exception_ptr& failed,
                         const dal::source_location& where) {
         const std::lock_guard lk(mutex_);
-        --creating_;
         if (failed) {
             // The right to open passes to the next waiter, who will try (and report) itself.
-            if (!waiters_.empty() && can_create_locked()) serve_waiter_locked(std::nullopt);
+            creation_abandoned_locked();
             std::rethrow_exception(failed);
         }
+        --creating_;
         const auto now = detail::coarse_now();
         slot s;
         s.conn = std::move(c);
@@ -1245,8 +1248,8 @@ private:
                         } catch (...) {  // memory: the caller still hears of its timeout
                             ep = std::current_exception();
                         }
-                        complete(box, std::move(ep), lease{});
-                    } else if (ep) {  // failed (the pool closed)
+                    }
+                    if (ep) {  // timed out, or failed (the pool closed)
                         complete(box, std::move(ep), lease{});
                     } else if (got) {  // served a connection
                         complete(box, nullptr, lease(self, *got));
