@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +27,8 @@
 #include <boost/asio/execution.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -793,15 +797,75 @@ void stress_on_20(bool fixed_size) {
         const std::lock_guard lk(m);
         out.erase(&c);
     };
-    auto record_timeout = [&](clk::time_point start, std::chrono::milliseconds limit,
-                              std::vector<long>& late) {
-        ++timed_out;
+    auto record_late = [&](clk::time_point start, std::chrono::milliseconds limit,
+                           std::vector<long>& late) {
         const auto over =
             std::chrono::duration_cast<std::chrono::microseconds>(clk::now() - start - limit)
                 .count();
         const std::lock_guard lk(m);
         late.push_back(over);
     };
+    auto record_timeout = [&](clk::time_point start, std::chrono::milliseconds limit,
+                              std::vector<long>& late) {
+        ++timed_out;
+        record_late(start, limit, late);
+    };
+    // Controls, measured in the same run under the same load: how late this machine wakes a
+    // thread from a plain 30 ms wait on a condition variable, and how late the event loop runs
+    // a plain 30 ms timer (no pool in either). The pool's own share of a timeout's lateness is
+    // what exceeds these.
+    std::atomic<bool> load_done{false};
+    std::atomic<int> coroutines_left{1000};
+    std::vector<long> machine_late_us;  // under `m`
+    std::vector<long> loop_late_us;
+    std::vector<std::thread> controls;
+    controls.reserve(5);
+    for (int t = 0; t < 4; ++t) {
+        controls.emplace_back([&] {
+            std::mutex cm;
+            std::condition_variable never;
+            std::unique_lock lk(cm);
+            while (!load_done) {
+                const auto start = clk::now();
+                never.wait_until(lk, start + 30ms, [] { return false; });
+                record_late(start, 30ms, machine_late_us);
+            }
+        });
+    }
+    // Spawned first: its timer falls due with the impatient coroutines' and runs before theirs.
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            asio::steady_timer t(co_await asio::this_coro::executor);
+            while (coroutines_left > 0) {
+                const auto start = clk::now();
+                t.expires_at(start + 30ms);
+                co_await t.async_wait(asio::use_awaitable);
+                record_late(start, 30ms, loop_late_us);
+            }
+        },
+        asio::detached);
+    // And the same burst without the pool: as many coroutines as time out above, on an event
+    // loop of their own, each waiting 30 ms on a plain timer and then throwing and catching
+    // an exception of its own (what a timed-out `use_awaitable` wait ends in).
+    asio::io_context plain_io;
+    std::vector<long> burst_late_us;
+    for (int k = 0; k < 500; ++k) {
+        asio::co_spawn(
+            plain_io,
+            [&]() -> asio::awaitable<void> {
+                asio::steady_timer t(co_await asio::this_coro::executor);
+                const auto start = clk::now();
+                t.expires_at(start + 30ms);
+                co_await t.async_wait(asio::use_awaitable);
+                try {
+                    throw std::runtime_error("timed out");
+                } catch (const std::runtime_error&) {
+                    record_late(start, 30ms, burst_late_us);
+                }
+            },
+            asio::detached);
+    }
     std::vector<std::thread> threads;
     threads.reserve(64);
     for (int t = 0; t < 64; ++t) {
@@ -827,6 +891,9 @@ void stress_on_20(bool fixed_size) {
         asio::co_spawn(
             io,
             [&, k]() -> asio::awaitable<void> {
+                // Counted out however it ends (the loop's control runs until all are).
+                const std::unique_ptr<std::atomic<int>, void (*)(std::atomic<int>*)> left(
+                    &coroutines_left, [](std::atomic<int>* n) { --*n; });
                 // Half of them are impatient: they exercise the timeout path under load.
                 const std::chrono::milliseconds limit = k % 2 == 0 ? timeout : 30ms;
                 const auto start = clk::now();
@@ -852,8 +919,12 @@ void stress_on_20(bool fixed_size) {
             },
             asio::detached);
     }
+    controls.emplace_back([&] { plain_io.run(); });  // starts its burst with the pool's
     io.run();
     for (auto& t : threads)
+        t.join();
+    load_done = true;
+    for (auto& t : controls)
         t.join();
     const dal::pool_status s = p->status();
     // Milliseconds late: median and worst.
@@ -865,12 +936,19 @@ void stress_on_20(bool fixed_size) {
     };
     const auto [thread_median, thread_max] = late(thread_late_us);
     const auto [coro_median, coro_max] = late(coro_late_us);
+    const auto [machine_median, machine_max] = late(machine_late_us);
+    const auto [loop_median, loop_max] = late(loop_late_us);
+    const auto [burst_median, burst_max] = late(burst_late_us);
     BOOST_TEST_MESSAGE(
         "stress (" << (fixed_size ? "fixed size" : "growing") << "): " << ok << " served, "
                    << timed_out << " timed out (" << thread_late_us.size() << " threads, "
                    << coro_late_us.size() << " coroutines); late by (median/max ms): threads "
                    << thread_median << "/" << thread_max << ", coroutines " << coro_median << "/"
-                   << coro_max << "; created " << s.created << ", size " << s.size);
+                   << coro_max << "; controls without the pool: plain waits " << machine_median
+                   << "/" << machine_max << " (" << machine_late_us.size()
+                   << "), the loop's plain timer " << loop_median << "/" << loop_max << " ("
+                   << loop_late_us.size() << "), a burst of 500 plain timers " << burst_median
+                   << "/" << burst_max << "; created " << s.created << ", size " << s.size);
     BOOST_TEST(ok + timed_out == 64 * 5 + 1000);  // everyone got a connection or a timeout
     BOOST_TEST(other == 0);
     BOOST_TEST(twice == 0);      // never handed out twice
