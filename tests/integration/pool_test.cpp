@@ -949,6 +949,9 @@ void stress_on_20(bool fixed_size) {
                    << "), the loop's plain timer " << loop_median << "/" << loop_max << " ("
                    << loop_late_us.size() << "), a burst of 500 plain timers " << burst_median
                    << "/" << burst_max << "; created " << s.created << ", size " << s.size);
+    BOOST_TEST(!machine_late_us.empty());  // the controls ran alongside
+    BOOST_TEST(!loop_late_us.empty());
+    BOOST_TEST(burst_late_us.size() == 500U);
     BOOST_TEST(ok + timed_out == 64 * 5 + 1000);  // everyone got a connection or a timeout
     BOOST_TEST(other == 0);
     BOOST_TEST(twice == 0);      // never handed out twice
