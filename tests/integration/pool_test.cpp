@@ -948,7 +948,8 @@ void stress_on_20(bool fixed_size) {
                    << "/" << machine_max << " (" << machine_late_us.size()
                    << "), the loop's plain timer " << loop_median << "/" << loop_max << " ("
                    << loop_late_us.size() << "), a burst of 500 plain timers " << burst_median
-                   << "/" << burst_max << "; created " << s.created << ", size " << s.size);
+                   << "/" << burst_max << "; created " << s.created << ", closed " << s.closed
+                   << ", size " << s.size);
     BOOST_TEST(!machine_late_us.empty());  // the controls ran alongside
     BOOST_TEST(!loop_late_us.empty());
     BOOST_TEST(burst_late_us.size() == 500U);
