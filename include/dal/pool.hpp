@@ -185,7 +185,16 @@ struct leak_report {
 namespace detail {
 /// A timed-out waiter's error, as a value: async waiters get it without a throw (a burst of
 /// timeouts on one event loop costs what it must, and no more); thread waiters throw it.
-[[nodiscard]] error pool_timeout_error(const pool_status& s, std::chrono::milliseconds waited);
+/// The pool's figures a timeout's message gives (no strings: built once per timeout).
+struct timeout_figures {
+    std::size_t size = 0;
+    std::size_t max = 0;
+    std::size_t in_use = 0;
+    std::size_t waiters = 0;
+    std::uint64_t timeouts = 0;
+};
+[[nodiscard]] error pool_timeout_error(std::string_view pool, const timeout_figures& f,
+                                       std::chrono::milliseconds waited);
 [[noreturn]] void throw_pool_closed(std::string_view name);
 /// A random fraction in [0, 1) for lifetime jitter (thread-safe).
 [[nodiscard]] double pool_jitter() noexcept;
@@ -581,23 +590,23 @@ private:
         const auto waited = clock::now() - start;
         record_wait(waited);
         return detail::pool_timeout_error(
-            timeout_status(w), std::chrono::duration_cast<std::chrono::milliseconds>(waited));
+            name_,  // set at construction, never changed
+            timeout_figures_of(w), std::chrono::duration_cast<std::chrono::milliseconds>(waited));
     }
     /// For a timeout's message: the pool now if its lock is free, else as the wait began.
-    [[nodiscard]] pool_status timeout_status(const waiter& w) const {
-        std::unique_lock lk(mutex_, std::try_to_lock);
-        if (lk.owns_lock()) return status_locked();
-        pool_status s;
-        s.name = name_;  // set at construction, never changed
-        s.config_hash = config_hash_;
-        s.min = opts_.min;
-        s.max = opts_.max;
-        s.size = w.size_then;
-        s.in_use = w.in_use_then;
-        s.idle = s.size - std::min(s.size, s.in_use);
-        s.waiters = w.ahead;
-        s.timeouts = timeouts_.load(std::memory_order_relaxed);
-        return s;
+    [[nodiscard]] detail::timeout_figures timeout_figures_of(const waiter& w) const {
+        detail::timeout_figures f{.size = w.size_then,
+                                  .max = opts_.max,
+                                  .in_use = w.in_use_then,
+                                  .waiters = w.ahead,
+                                  .timeouts = timeouts_.load(std::memory_order_relaxed)};
+        const std::unique_lock lk(mutex_, std::try_to_lock);
+        if (lk.owns_lock()) {
+            f.size = slots_.size();
+            f.in_use = in_use_;
+            f.waiters = live_waiters_locked();
+        }
+        return f;
     }
     /// Waiters in the queue that have not given up. A waiter counts itself out under its
     /// own lock before the pool can meet it, so the count never exceeds the queue's.
@@ -1140,32 +1149,18 @@ private:
                              dal::source_location where) {
         auto ex = boost::asio::get_associated_executor(handler, detail_executor());
         auto self = this->shared_from_this();
-        // The handler is move-only: kept in a shared box, shared by `finish` (a copyable
-        // std::function) and the wait's timer handler; it runs exactly once: through `finish`
-        // when no wait is needed or a connection is opened for it, else through the timer.
+        // The handler is move-only: kept in a shared box, shared by `finish` (posts to the
+        // handler's executor) and the wait's timer handler; it runs exactly once: through
+        // `finish` when no wait is needed or a connection is opened for it, else through the
+        // timer. A waiter builds its `finish` only if it is handed the right to open one.
         auto box = std::make_shared<std::optional<Handler>>(std::move(handler));
-        // Calls the handler, once, on the handler's executor (the caller's job to be there).
-        const auto complete = [](const auto& b, std::exception_ptr ep, lease l) {
-            auto h = std::move(**b);
-            b->reset();
-            std::move(h)(std::move(ep), std::move(l));
-        };
-        // Type-erased so that a retry (after a failed validation) does not instantiate a new
-        // handler type each time.
-        const finish_fn finish = [box, ex, complete](std::exception_ptr ep, lease l) mutable {
-            // post, never dispatch: this runs inside the initiating function (an idle
-            // connection) or on dal's threads (a new one). The error moves along: this
-            // thread keeps no reference to it once posted.
-            boost::asio::post(ex, [box, complete, ep = std::move(ep), l = std::move(l)]() mutable {
-                complete(box, std::move(ep), std::move(l));
-            });
-        };
         std::unique_lock lk(mutex_);
         if (closing_) {
             lk.unlock();
-            finish(std::make_exception_ptr(error(make_error_code(client_errc::pool_closed),
-                                                 "the pool '" + name_ + "' is closed")),
-                   lease{});
+            finish_on(box, ex)(
+                std::make_exception_ptr(error(make_error_code(client_errc::pool_closed),
+                                              "the pool '" + name_ + "' is closed")),
+                lease{});
             return;
         }
         if (live_waiters_locked() == 0) {
@@ -1175,13 +1170,14 @@ private:
                 lk.unlock();
                 const auto s = *t.slot;
                 if (!t.stale && expired.empty()) {
-                    finish(nullptr, lease(self, s));  // posts to the handler's executor
+                    lease l(self, s);  // first: given back should what follows throw
+                    finish_on(box, ex)(nullptr, std::move(l));  // posts to the executor
                     return;
                 }
                 // Validation pings and closing talks to the server (round trips): on a
                 // worker, not on the caller's loop.
                 boost::asio::post(dal::detail::blocking_pool(),
-                                  [self, s, stale = t.stale, where, finish,
+                                  [self, s, stale = t.stale, where, finish = finish_on(box, ex),
                                    expired = std::move(expired)]() mutable {
                                       expired.clear();
                                       if (!stale || self->validate(s)) {
@@ -1196,7 +1192,7 @@ private:
                 ++creating_;
                 lk.unlock();
                 try {
-                    open_new_async(finish, where);
+                    open_new_async(finish_on(box, ex), where);
                 } catch (...) {
                     creation_abandoned();
                     throw;
@@ -1218,7 +1214,7 @@ private:
             // the timer) before async_wait has returned here; Asio touches the timer no more
             // by then (Boost 1.81), as with any timer destroyed by its own handler.
             w->timer->async_wait(
-                [g = unrun_guard(w, self), self, box, complete, finish,
+                [g = unrun_guard(w, self), self, box, ex,
                  where](const boost::system::error_code& /*cancelled or expired*/) mutable {
                     const std::shared_ptr<waiter> wp = g.disarm();
                     std::shared_ptr<boost::asio::steady_timer> own_timer;  // let go last
@@ -1250,15 +1246,15 @@ private:
                         }
                     }
                     if (ep) {  // timed out, or failed (the pool closed)
-                        complete(box, std::move(ep), lease{});
+                        complete_boxed(box, std::move(ep), lease{});
                     } else if (got) {  // served a connection
-                        complete(box, nullptr, lease(self, *got));
+                        complete_boxed(box, nullptr, lease(self, *got));
                     } else {  // served the right to open one (serve sets `got` or `create`)
                         try {
-                            self->open_new_async(finish, where);
+                            self->open_new_async(finish_on(box, ex), where);
                         } catch (...) {
                             self->creation_abandoned();
-                            complete(box, std::current_exception(), lease{});
+                            complete_boxed(box, std::current_exception(), lease{});
                         }
                     }
                 });
@@ -1327,6 +1323,27 @@ private:
     }
 
     using finish_fn = std::function<void(std::exception_ptr, lease)>;
+    /// Calls a boxed handler, once (the caller is on the handler's executor).
+    template <class Handler>
+    static void complete_boxed(const std::shared_ptr<std::optional<Handler>>& box,
+                               std::exception_ptr ep, lease l) {
+        auto h = std::move(**box);
+        box->reset();
+        std::move(h)(std::move(ep), std::move(l));
+    }
+    /// Completes a boxed handler from anywhere: posts to its executor, never dispatches (this
+    /// runs inside the initiating function for an idle connection, or on dal's threads for a
+    /// new one). Type-erased so that a retry (after a failed validation) does not instantiate
+    /// a new handler type each time. The error moves along: the calling thread keeps no
+    /// reference to it once posted.
+    template <class Handler, class Executor>
+    static finish_fn finish_on(std::shared_ptr<std::optional<Handler>> box, Executor ex) {
+        return [box = std::move(box), ex = std::move(ex)](std::exception_ptr ep, lease l) {
+            boost::asio::post(ex, [box, ep = std::move(ep), l = std::move(l)]() mutable {
+                complete_boxed(box, std::move(ep), std::move(l));
+            });
+        };
+    }
     struct erased_handler {
         finish_fn f;
         void operator()(std::exception_ptr ep, lease l) { f(std::move(ep), std::move(l)); }

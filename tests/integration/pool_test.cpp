@@ -184,6 +184,10 @@ BOOST_AUTO_TEST_CASE(timeout_says_the_pool_is_saturated) {
     BOOST_TEST(what.find("saturated") != std::string::npos, what);
     BOOST_TEST(what.find("size 1 of max 1") != std::string::npos, what);
     BOOST_TEST(what.find("1 in use") != std::string::npos, what);
+    BOOST_TEST(what.find("0 other waiters, 1 timeouts so far") != std::string::npos, what);
+    BOOST_TEST(
+        what.find("of pool '" + p->status().name + "' became free within ") != std::string::npos,
+        what);
     BOOST_TEST(took.count() >= 100);
     BOOST_TEST(took.count() < 300);
     BOOST_TEST(p->status().timeouts == 1U);

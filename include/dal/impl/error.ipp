@@ -1,6 +1,7 @@
 // Copyright (c) 2026 The dal authors. Distributed under the Boost Software License 1.0.
 // Compiled once into dal::dal (see CMakeLists.txt); not a public header.
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <ostream>
@@ -147,8 +148,13 @@ error_class classify(const std::error_code& ec) noexcept {
 }
 
 std::string format_error_message(const std::error_code& ec, const diagnostics& d) {
-    std::string out = "dal: ";
-    out += ec.message();
+    constexpr std::size_t sql_limit = 1024;  // a message is for humans: short, even for huge SQL
+    const std::string code_text = ec.message();
+    std::string out;
+    out.reserve(96 + code_text.size() + d.message.size() + d.sqlstate.size() + d.detail.size() +
+                d.hint.size() + std::min(d.sql.size(), sql_limit));
+    out += "dal: ";
+    out += code_text;
     out += " [";
     out += ec.category().name();
     out += ':';
@@ -178,11 +184,9 @@ std::string format_error_message(const std::error_code& ec, const diagnostics& d
     }
     if (!d.sql.empty()) {
         out += "; in SQL: ";
-        // A message is for humans: keep it short even when the statement is huge.
-        constexpr std::size_t limit = 1024;
-        if (d.sql.size() > limit) {
-            out.append(d.sql, 0, limit);
-            out += "...(" + std::to_string(d.sql.size() - limit) + " more bytes)";
+        if (d.sql.size() > sql_limit) {
+            out.append(d.sql, 0, sql_limit);
+            out += "...(" + std::to_string(d.sql.size() - sql_limit) + " more bytes)";
         } else {
             out += d.sql;
         }

@@ -8,6 +8,8 @@
 #include <ostream>
 #include <random>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include <dal/error.hpp>
 #include <dal/pool.hpp>
@@ -149,14 +151,32 @@ void write_prometheus(std::ostream& out, std::span<const pool_status> pools) {
 
 namespace detail {
 
-error pool_timeout_error(const pool_status& s, std::chrono::milliseconds waited) {
-    return {make_error_code(client_errc::pool_timeout),
-            "no connection of pool '" + s.name + "' became free within " +
-                std::to_string(waited.count()) + " ms: the pool is saturated (size " +
-                std::to_string(s.size) + " of max " + std::to_string(s.max) + ", " +
-                std::to_string(s.in_use) + " in use, " + std::to_string(s.waiters) +
-                " other waiters, " + std::to_string(s.timeouts) +
-                " timeouts so far); raise pool_max, shorten transactions, or add capacity"};
+error pool_timeout_error(std::string_view pool, const timeout_figures& f,
+                         std::chrono::milliseconds waited) {
+    // One allocation for the text: a burst of timeouts builds one message each.
+    std::string m;
+    m.reserve(224 + pool.size());
+    const auto num = [&m](auto v) {
+        std::array<char, 24> buf{};
+        const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+        m.append(buf.data(), r.ptr);
+    };
+    m += "no connection of pool '";
+    m += pool;
+    m += "' became free within ";
+    num(waited.count());
+    m += " ms: the pool is saturated (size ";
+    num(f.size);
+    m += " of max ";
+    num(f.max);
+    m += ", ";
+    num(f.in_use);
+    m += " in use, ";
+    num(f.waiters);
+    m += " other waiters, ";
+    num(f.timeouts);
+    m += " timeouts so far); raise pool_max, shorten transactions, or add capacity";
+    return {make_error_code(client_errc::pool_timeout), std::move(m)};
 }
 
 void throw_pool_closed(std::string_view name) {
