@@ -183,8 +183,6 @@ struct leak_report {
 };
 
 namespace detail {
-/// A timed-out waiter's error, as a value: async waiters get it without a throw (a burst of
-/// timeouts on one event loop costs what it must, and no more); thread waiters throw it.
 /// The pool's figures a timeout's message gives (no strings: built once per timeout).
 struct timeout_figures {
     std::size_t size = 0;
@@ -193,6 +191,8 @@ struct timeout_figures {
     std::size_t waiters = 0;
     std::uint64_t timeouts = 0;
 };
+/// A timed-out waiter's error, as a value: async waiters get it without a throw (a burst of
+/// timeouts on one event loop costs what it must, and no more); thread waiters throw it.
 [[nodiscard]] error pool_timeout_error(std::string_view pool, const timeout_figures& f,
                                        std::chrono::milliseconds waited);
 [[noreturn]] void throw_pool_closed(std::string_view name);
@@ -346,7 +346,7 @@ public:
             auto w = std::make_shared<waiter>();
             w->start = *start;
             w->where = where;
-            note_pool_locked(*w);
+            w->then = figures_locked();
             push_waiter_locked(w);
             grow_for_waiters_locked();  // the oldest waiters may open connections
             lk.unlock();
@@ -546,9 +546,7 @@ private:
         dal::source_location where;  ///< recorded by the pool when served
         /// What the pool looked like when the wait began, for the timeout's message when the
         /// pool's lock is busy at that moment.
-        std::size_t size_then = 0;
-        std::size_t in_use_then = 0;
-        std::size_t ahead = 0;
+        detail::timeout_figures then;
         /// Async waiters: the timeout, and the wake-up (cancelled when served or failed).
         /// Owned here until the handler runs, which lets go of it on its own executor.
         std::shared_ptr<boost::asio::steady_timer> timer;
@@ -565,11 +563,13 @@ private:
         }
         waiters_.push_back(w);
     }
-    /// Before a waiter is queued (and before its timer starts): the pool as its wait begins.
-    void note_pool_locked(waiter& w) const {
-        w.size_then = slots_.size();
-        w.in_use_then = in_use_;
-        w.ahead = live_waiters_locked();
+    /// The pool now, for a timeout's message (noted as each wait begins, before the waiter
+    /// is queued and its timer starts).
+    [[nodiscard]] detail::timeout_figures figures_locked() const {
+        return {.size = slots_.size(),
+                .max = opts_.max,
+                .in_use = in_use_,
+                .waiters = live_waiters_locked()};
     }
     /// A waiter times out (the caller holds its lock and saw it not done).
     void give_up(waiter& w) {
@@ -595,17 +595,9 @@ private:
     }
     /// For a timeout's message: the pool now if its lock is free, else as the wait began.
     [[nodiscard]] detail::timeout_figures timeout_figures_of(const waiter& w) const {
-        detail::timeout_figures f{.size = w.size_then,
-                                  .max = opts_.max,
-                                  .in_use = w.in_use_then,
-                                  .waiters = w.ahead,
-                                  .timeouts = timeouts_.load(std::memory_order_relaxed)};
         const std::unique_lock lk(mutex_, std::try_to_lock);
-        if (lk.owns_lock()) {
-            f.size = slots_.size();
-            f.in_use = in_use_;
-            f.waiters = live_waiters_locked();
-        }
+        detail::timeout_figures f = lk.owns_lock() ? figures_locked() : w.then;
+        f.timeouts = timeouts_.load(std::memory_order_relaxed);
         return f;
     }
     /// Waiters in the queue that have not given up. A waiter counts itself out under its
@@ -1203,7 +1195,7 @@ private:
         auto w = std::make_shared<waiter>();
         w->start = clock::now();
         w->where = where;
-        note_pool_locked(*w);
+        w->then = figures_locked();
         w->timer = std::make_shared<boost::asio::steady_timer>(ex);
         w->timer->expires_after(timeout.value_or(opts_.acquire_timeout));
         push_waiter_locked(w);
