@@ -341,6 +341,61 @@ BOOST_AUTO_TEST_CASE(failed_handoff_to_an_async_waiter_loses_nothing) {
     BOOST_TEST(l->query_one<std::int64_t>("SELECT 6"_sql).value() == 6);
 }
 
+// A connect's completion runs exactly once, also when the loop it was posted to is destroyed
+// without running it: that is what happens to connects still pending when dal's connector
+// threads stop at exit, and without it their acquirers (a thread on a condition variable, a
+// coroutine) would wait forever.
+BOOST_AUTO_TEST_CASE(a_connect_whose_loop_stops_first_still_completes) {
+    struct seen {
+        int calls = 0;
+        std::exception_ptr error;
+        std::optional<int> result;
+    };
+    const auto record = [](seen& into) {
+        return [&into](std::exception_ptr ep, std::optional<int> r) {
+            ++into.calls;
+            into.error = std::move(ep);
+            into.result = r;
+        };
+    };
+    using once =
+        dal::detail::complete_once<std::optional<int>, decltype(record(std::declval<seen&>()))>;
+
+    seen abandoned;
+    {
+        asio::io_context never_run;
+        asio::post(never_run, [o = once(record(abandoned))]() mutable { o(nullptr, 1); });
+        BOOST_TEST(abandoned.calls == 0);
+    }
+    BOOST_TEST(abandoned.calls == 1, "destroying the unrun handler completed it");
+    BOOST_TEST(!abandoned.result.has_value());
+    BOOST_REQUIRE(abandoned.error);
+    try {
+        std::rethrow_exception(abandoned.error);
+    } catch (const dal::error& e) {
+        BOOST_TEST((e.code() == dal::errc::pool_closed));
+        BOOST_TEST(std::string(e.what()).find("before the connection was opened") !=
+                   std::string::npos);
+    }
+
+    seen ran;
+    {
+        asio::io_context io;
+        asio::post(io, [o = once(record(ran))]() mutable { o(nullptr, 7); });
+        io.run();
+    }
+    BOOST_TEST(ran.calls == 1, "run once, and not again when destroyed");
+    BOOST_TEST(!ran.error);
+    BOOST_TEST(ran.result.value_or(0) == 7);
+
+    seen moved;
+    {
+        once a(record(moved));
+        once b(std::move(a));  // only the live copy completes
+    }
+    BOOST_TEST(moved.calls == 1);
+}
+
 // The scaling signal and the metrics export: waits and their time are counted (threads and
 // coroutines, served and timed out), the timeout rate over an interval gives the pressure,
 // and the Prometheus text carries every counter under the pool's name.

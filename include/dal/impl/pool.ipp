@@ -179,6 +179,17 @@ error pool_timeout_error(std::string_view pool, const timeout_figures& f,
     return {make_error_code(client_errc::pool_timeout), std::move(m)};
 }
 
+std::exception_ptr connect_abandoned() noexcept {
+    try {
+        return std::make_exception_ptr(
+            error(make_error_code(client_errc::pool_closed),
+                  "dal's threads stopped (the process is exiting) before the connection "
+                  "was opened"));
+    } catch (...) {
+        return std::current_exception();  // std::bad_alloc, still an error to report
+    }
+}
+
 void throw_pool_closed(std::string_view name) {
     throw error(make_error_code(client_errc::pool_closed),
                 "the pool '" + std::string(name) + "' is closed");
