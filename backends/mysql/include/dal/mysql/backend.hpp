@@ -186,6 +186,7 @@ public:
                 boost::asio::as_tuple(boost::asio::use_awaitable));
             status = continue_execute(st, after_wait(ec, write));
         }
+        if (execute_saw_new_columns(st)) co_await async_drop_result(st);  // and throws
         check_execute(st);
         if (has_result(st)) {
             status = start_store(st);
@@ -249,6 +250,12 @@ private:
         int status = start_execute(st);
         while (status != 0)
             status = continue_execute(st, w(status));
+        if (execute_saw_new_columns(st)) {
+            status = start_drop_result(st);
+            while (status != 0)
+                status = continue_drop_result(st, w(status));
+            columns_changed(st);
+        }
         check_execute(st);
         if (has_result(st)) {
             status = start_store(st);
@@ -315,6 +322,11 @@ private:
     int continue_execute(statement& st, int ready);
     void check_execute(statement& st);
     /// CR_NEW_STMT_METADATA: the table's columns changed after the statement was prepared.
+    /// Its rows are dropped first (start/continue_drop_result), then columns_changed says so.
+    [[nodiscard]] bool execute_saw_new_columns(const statement& st) const noexcept;
+    int start_drop_result(statement& st);
+    int continue_drop_result(statement& st, int ready);
+    boost::asio::awaitable<void> async_drop_result(statement& st);
     [[noreturn]] void columns_changed(statement& st);
     /// Prepares `st` again on its own handle (its table changed): Connector/C closes the old
     /// server-side statement; the binding is made anew on the next run.
@@ -405,7 +417,8 @@ private:
     deadline wait_until_ = deadline::max();
     bool kill_sent_ = false;
     bool give_up_ = false;
-    int ret_ = 0;  ///< result of the running *_start/*_cont pair
+    int ret_ = 0;          ///< result of the running *_start/*_cont pair
+    my_bool dropped_ = 0;  ///< result of mysql_stmt_free_result_start/_cont (0: dropped)
     std::string current_sql_;
     std::string simple_sql_;
     std::unique_ptr<MYSQL_RES, detail::res_deleter> text_res_;

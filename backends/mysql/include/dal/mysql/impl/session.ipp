@@ -818,15 +818,34 @@ int session::continue_execute(statement& st, int ready) {
 
 void session::check_execute(statement& st) {
     if (ret_ == 0) return;
-    if (!st.text_protocol() && mysql_stmt_errno(st.st_.get()) == CR_NEW_STMT_METADATA)
-        columns_changed(st);
     fail(st.sql_, st.st_.get());
 }
 
+bool session::execute_saw_new_columns(const statement& st) const noexcept {
+    return ret_ != 0 && !st.text_protocol() &&
+           mysql_stmt_errno(st.st_.get()) == CR_NEW_STMT_METADATA;
+}
+
+// Connector/C read the new column definitions, not the rows: they are dropped, read off the
+// socket without a round trip, as far as they have come (a large result may still be on its
+// way: hence the waits), and the connection stays usable.
+int session::start_drop_result(statement& st) {
+    return mysql_stmt_free_result_start(&dropped_, st.st_.get());
+}
+
+int session::continue_drop_result(statement& st, int ready) {
+    return mysql_stmt_free_result_cont(&dropped_, st.st_.get(), ready);
+}
+
+boost::asio::awaitable<void> session::async_drop_result(statement& st) {
+    int status = start_drop_result(st);
+    while (status != 0)
+        status = continue_drop_result(st, co_await async_wait(status));
+    columns_changed(st);
+}
+
 void session::columns_changed(statement& st) {
-    // Connector/C read the new column definitions, not the rows: they are dropped (read off
-    // the socket, no round trip), and the connection stays usable.
-    mysql_stmt_free_result(st.st_.get());
+    if (dropped_ != 0) fail(st.sql_, st.st_.get());  // the rest of the result was lost
     st.reprepare_ = true;
     results_bound_for_ = 0;
     diagnostics diag;
