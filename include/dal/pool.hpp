@@ -109,6 +109,10 @@ struct pool_options {
     std::size_t server_connection_limit = 0;
 
     [[nodiscard]] static pool_options from(const config& cfg);
+    /// Throws client_errc::invalid_config naming the first setting out of range (a negative
+    /// limit, min above max, no connection ever allowed to open, a jitter outside [0, 1)).
+    /// Pools call it on creation: a wrong setting fails there, not as odd behaviour later.
+    void validate() const;
 };
 
 /// The sizing rule (the Python design's `_calculate_pool_size`): a database does its work on
@@ -643,6 +647,7 @@ private:
     }
 
     basic_pool(config cfg, pool_options opts) : cfg_(std::move(cfg)), opts_(opts) {
+        opts_.validate();
         if (opts_.max == 0)
             opts_.max = default_pool_size(std::thread::hardware_concurrency(),
                                           cfg_.pool.expected_concurrency,

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -123,6 +125,51 @@ BOOST_AUTO_TEST_CASE(sizing_rule) {
     auto p = sqlite_pool::create(temp_file().config());
     BOOST_TEST(p->status().max ==
                dal::default_pool_size(std::thread::hardware_concurrency(), 0, 0, 1));
+}
+
+// A setting out of range fails the pool's creation with a message naming it, instead of odd
+// behaviour later (every connection expiring at once, a pool that never opens one).
+BOOST_AUTO_TEST_CASE(bad_options_are_rejected_naming_the_setting) {
+    temp_file f;
+    const auto rejects = [&](const std::function<void(dal::pool_options&)>& set,
+                             const std::string& says) {
+        dal::pool_options o = opts(4);
+        set(o);
+        try {
+            (void)sqlite_pool::create(f.config(), o);
+            BOOST_ERROR("accepted: " + says);
+        } catch (const dal::error& e) {
+            BOOST_TEST((e.code() == dal::client_errc::invalid_config), e.what());
+            BOOST_TEST((e.code() == dal::errc::invalid_argument), e.what());
+            BOOST_TEST(std::string(e.what()).find(says) != std::string::npos, e.what());
+        }
+    };
+    rejects([](dal::pool_options& o) { o.min = 5; }, "min (5) is larger than max (4)");
+    rejects([](dal::pool_options& o) { o.max_concurrent_creations = 0; },
+            "max_concurrent_creations is 0");
+    rejects([](dal::pool_options& o) { o.lifetime_jitter = 1.0; }, "lifetime_jitter");
+    rejects([](dal::pool_options& o) { o.lifetime_jitter = -0.1; }, "lifetime_jitter");
+    rejects([](dal::pool_options& o) { o.lifetime_jitter = std::nan(""); }, "lifetime_jitter");
+    rejects([](dal::pool_options& o) { o.max_lifetime = 0ms; }, "max_lifetime (0 ms)");
+    rejects([](dal::pool_options& o) { o.acquire_timeout = -1ms; },
+            "acquire_timeout (-1 ms) is negative");
+    rejects([](dal::pool_options& o) { o.creation_timeout = -5s; }, "creation_timeout");
+    rejects([](dal::pool_options& o) { o.validate_after_idle = -1ms; }, "validate_after_idle");
+    rejects([](dal::pool_options& o) { o.idle_timeout = -1ms; }, "idle_timeout");
+    rejects([](dal::pool_options& o) { o.leak_threshold = -1ms; }, "leak_threshold");
+    rejects([](dal::pool_options& o) { o.keepalive_interval = -1ms; }, "keepalive_interval");
+    rejects([](dal::pool_options& o) { o.reclaim_leaked = true; },
+            "reclaim_leaked is set but leak_threshold is 0");
+    // The edges that are fine: min == max, a derived max below min is raised to min, no
+    // jitter, zero limits meaning "at once" or "off".
+    dal::pool_options edge = opts(4);
+    edge.min = 4;
+    edge.lifetime_jitter = 0;
+    edge.validate_after_idle = 0ms;
+    BOOST_TEST(sqlite_pool::create(f.config(), edge)->status().size == 4U);
+    dal::pool_options derived;
+    derived.min = 3;
+    BOOST_TEST(sqlite_pool::create(f.config(), derived)->status().max >= 3U);
 }
 
 BOOST_AUTO_TEST_CASE(reuses_connections_and_counts) {

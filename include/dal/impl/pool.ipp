@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <mutex>
 #include <ostream>
 #include <random>
@@ -23,6 +24,36 @@ pool_options pool_options::from(const config& cfg) {
     o.acquire_timeout = cfg.timeouts.acquisition;
     o.creation_timeout = cfg.timeouts.pool_creation;
     return o;
+}
+
+void pool_options::validate() const {
+    const auto bad = [](const std::string& what) {
+        throw error(make_error_code(client_errc::invalid_config), "pool option " + what);
+    };
+    const auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; };
+    if (max != 0 && min > max)
+        bad("min (" + std::to_string(min) + ") is larger than max (" + std::to_string(max) + ")");
+    if (max_concurrent_creations == 0)
+        bad("max_concurrent_creations is 0: the pool could never open a connection");
+    // Written so that NaN fails too.
+    if (!(lifetime_jitter >= 0.0 && lifetime_jitter < 1.0))
+        bad("lifetime_jitter (" + std::to_string(lifetime_jitter) +
+            ") is outside [0, 1): it is the fraction of max_lifetime taken off at random");
+    if (max_lifetime.count() <= 0)
+        bad("max_lifetime (" + ms(max_lifetime) +
+            ") is not positive: every connection would expire as it opened");
+    const std::array<std::pair<const char*, std::chrono::milliseconds>, 6> limits{{
+        {"acquire_timeout", acquire_timeout},
+        {"creation_timeout", creation_timeout},
+        {"validate_after_idle", validate_after_idle},
+        {"idle_timeout", idle_timeout},
+        {"leak_threshold", leak_threshold},
+        {"keepalive_interval", keepalive_interval},
+    }};
+    for (const auto& [name, value] : limits)
+        if (value.count() < 0) bad(std::string(name) + " (" + ms(value) + ") is negative");
+    if (reclaim_leaked && leak_threshold.count() == 0)
+        bad("reclaim_leaked is set but leak_threshold is 0 (off): nothing would be reclaimed");
 }
 
 std::size_t default_pool_size(std::size_t cores, std::size_t expected_concurrency,
