@@ -224,9 +224,11 @@ struct timeout_figures {
 
 /// Wraps a connect's completion `done(std::exception_ptr, Result)` so that it runs exactly
 /// once: when called, or else when destroyed uncalled (an event loop destroys the handlers it
-/// never ran), with `connect_abandoned()` and an empty `Result`. Without it an acquirer whose
-/// connect was still pending when dal's threads stopped would wait forever. Move-only, so
-/// exactly one live copy can complete.
+/// never ran), with `connect_abandoned()` and an empty `Result`. Without it a thread whose
+/// connect was still pending when dal's threads stopped would wait forever. Only for
+/// completions safe to run from a destructor at exit (a thread's condition variable), not an
+/// async acquirer's, which posts to an event loop that is usually destroyed by then.
+/// Move-only, so exactly one live copy can complete.
 template <class Result, class Done>
 class complete_once {
 public:
@@ -946,43 +948,39 @@ private:
     // blocking function: it runs on a dal worker (async acquirers) or the acquiring thread.
 
     /// Opens a connection on the connector threads; `done(ep, slot)` runs there, once, with
-    /// the connection adopted into the pool in use, or the error; or, if those threads stop
-    /// (at exit) first, with that error where its handler is destroyed. Posted, never run
-    /// inline: callers may hold the pool's lock, which adopt_new takes.
+    /// the connection adopted into the pool in use, or the error. Posted, never run inline:
+    /// callers may hold the pool's lock, which adopt_new takes.
     template <class Done>
     void connect_on_connector(Done done, const dal::source_location& where) {
         auto self = this->shared_from_this();
         const auto ex = dal::detail::connector_executor();
-        boost::asio::post(
-            ex, [self, ex,
-                 once = detail::complete_once<std::optional<slot_iter>, Done>(std::move(done)),
-                 where]() mutable {
-                boost::asio::co_spawn(
-                    ex,
-                    [self]() -> boost::asio::awaitable<std::unique_ptr<Connection>> {
-                        auto c = co_await Connection::async_connect(self->cfg_);
-                        c->detach_io();  // its socket must not stay on dal's connector loop
-                        co_return c;
-                    },
-                    [self, once = std::move(once), where](std::exception_ptr ep,
-                                                          std::unique_ptr<Connection> c) mutable {
-                        // The acquirer, on another thread, gets an exception object of its own:
-                        // the coroutine's frame here may still hold this one, and exception_ptr's
-                        // count lives in libstdc++.so, where ThreadSanitizer cannot see a release
-                        // here ordered against the acquirer's reads.
-                        std::exception_ptr own;
-                        std::optional<slot_iter> s;
-                        try {
-                            s = self->adopt_new(std::move(c), ep, where);
-                        } catch (const error& e) {
-                            own = std::make_exception_ptr(e);  // shares only e's shared_ptr state
-                        } catch (...) {
-                            own = std::current_exception();
-                        }
-                        ep = nullptr;
-                        once(std::move(own), s);
-                    });
-            });
+        boost::asio::post(ex, [self, ex, done = std::move(done), where]() mutable {
+            boost::asio::co_spawn(
+                ex,
+                [self]() -> boost::asio::awaitable<std::unique_ptr<Connection>> {
+                    auto c = co_await Connection::async_connect(self->cfg_);
+                    c->detach_io();  // its socket must not stay on dal's connector loop
+                    co_return c;
+                },
+                [self, done = std::move(done), where](std::exception_ptr ep,
+                                                      std::unique_ptr<Connection> c) mutable {
+                    // The acquirer, on another thread, gets an exception object of its own:
+                    // the coroutine's frame here may still hold this one, and exception_ptr's
+                    // count lives in libstdc++.so, where ThreadSanitizer cannot see a release
+                    // here ordered against the acquirer's reads.
+                    std::exception_ptr own;
+                    std::optional<slot_iter> s;
+                    try {
+                        s = self->adopt_new(std::move(c), ep, where);
+                    } catch (const error& e) {
+                        own = std::make_exception_ptr(e);  // shares only e's shared_ptr state
+                    } catch (...) {
+                        own = std::current_exception();
+                    }
+                    ep = nullptr;
+                    done(std::move(own), s);
+                });
+        });
     }
 
     /// open_new for a thread acquirer (the caller reserved it with ++creating_).
@@ -997,14 +995,17 @@ private:
                     std::exception_ptr error;
                 };
                 auto o = std::make_shared<outcome>();
+                auto set = [o](std::exception_ptr&& ep, std::optional<slot_iter> s) {
+                    const std::lock_guard lk(o->m);
+                    o->s = s;
+                    o->error = std::move(ep);
+                    o->done = true;
+                    o->cv.notify_one();
+                };
+                // Completed also when destroyed unrun (dal's threads stopping at exit): this
+                // thread gets an error instead of waiting forever.
                 connect_on_connector(
-                    [o](std::exception_ptr&& ep, std::optional<slot_iter> s) {
-                        const std::lock_guard lk(o->m);
-                        o->s = s;
-                        o->error = std::move(ep);
-                        o->done = true;
-                        o->cv.notify_one();
-                    },
+                    detail::complete_once<std::optional<slot_iter>, decltype(set)>(std::move(set)),
                     where);
                 std::unique_lock lk(o->m);
                 o->cv.wait(lk, [&] { return o->done; });
@@ -1034,22 +1035,18 @@ private:
             }
         }
         auto self = this->shared_from_this();
-        // complete_once: the waiter is failed, not forgotten, if dal's workers stop first.
-        boost::asio::post(dal::detail::blocking_pool(),
-                          [self, once = detail::complete_once<lease, Finish>(std::move(finish)),
-                           where]() mutable {
-                              std::exception_ptr failed;
-                              try {
-                                  lease l(self, self->open_new(where));
-                                  once(nullptr, std::move(l));
-                                  return;
-                              } catch (...) {
-                                  failed = std::current_exception();
-                              }
-                              // Outside the handler, so that the only reference left goes to
-                              // the waiter.
-                              once(std::move(failed), lease{});
-                          });
+        boost::asio::post(dal::detail::blocking_pool(), [self, finish, where]() mutable {
+            std::exception_ptr failed;
+            try {
+                lease l(self, self->open_new(where));
+                finish(nullptr, std::move(l));
+                return;
+            } catch (...) {
+                failed = std::current_exception();
+            }
+            // Outside the handler, so that the only reference left goes to the waiter.
+            finish(std::move(failed), lease{});
+        });
     }
 
     /// Takes a newly opened connection (or the failure to open one) into the pool.

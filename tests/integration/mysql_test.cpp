@@ -375,7 +375,8 @@ BOOST_AUTO_TEST_CASE(columns_changed_under_a_cached_statement) {
     BOOST_TEST(cols == 5U);
 
     // An async query whose result is larger than the socket's buffers: its rows (15 MB) are
-    // dropped with waits on the event loop, not one blocking read, and the query runs again.
+    // dropped (with waits on the event loop: mysql_stmt_free_result_start/_cont), the
+    // connection stays in step, and the query runs again.
     db.execute("INSERT INTO [" + table + "] ([id], [v]) SELECT [seq], 1 FROM seq_100_to_5099");
     const auto rows = db.query_one<std::int64_t>("SELECT count(*) FROM [" + table + "]").value();
     BOOST_TEST(db.query_rows(select).columns() == 5U);  // the cached statement, 5 columns
@@ -392,7 +393,7 @@ BOOST_AUTO_TEST_CASE(columns_changed_under_a_cached_statement) {
                 co_await db.async_query_rows(select, dal::params(), asio::use_awaitable);
             cols = r.columns();
             got = r.size();
-            pad = r[r.size() - 1].get<std::string>("pad").size();
+            if (got > 0) pad = r[got - 1].get<std::string>("pad").size();
         },
         [&](const std::exception_ptr& ep) { failed = ep; });
     io.restart();

@@ -389,11 +389,11 @@ BOOST_AUTO_TEST_CASE(failed_handoff_to_an_async_waiter_loses_nothing) {
     BOOST_TEST(l->query_one<std::int64_t>("SELECT 6"_sql).value() == 6);
 }
 
-// A connect's completion runs exactly once, also when the loop it was posted to is destroyed
-// without running it: that is what happens to connects still pending when dal's connector
-// threads stop at exit, and without it their acquirers (a thread on a condition variable, a
-// coroutine) would wait forever.
-BOOST_AUTO_TEST_CASE(a_connect_whose_loop_stops_first_still_completes) {
+// The wrapper around a thread acquirer's connect completion (detail::complete_once) runs it
+// exactly once, also when the loop it was posted to is destroyed without running it: that is
+// what happens to connects still pending when dal's connector threads stop at exit, and
+// without it the thread would wait on its condition variable forever.
+BOOST_AUTO_TEST_CASE(connect_completion_runs_once_even_if_destroyed_unrun) {
     struct seen {
         int calls = 0;
         std::exception_ptr error;

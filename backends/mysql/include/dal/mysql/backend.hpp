@@ -418,7 +418,7 @@ private:
     bool kill_sent_ = false;
     bool give_up_ = false;
     int ret_ = 0;          ///< result of the running *_start/*_cont pair
-    my_bool dropped_ = 0;  ///< result of mysql_stmt_free_result_start/_cont (0: dropped)
+    my_bool dropped_ = 0;  ///< result of mysql_stmt_free_result_start/_cont (0: no error)
     std::string current_sql_;
     std::string simple_sql_;
     std::unique_ptr<MYSQL_RES, detail::res_deleter> text_res_;

@@ -845,11 +845,25 @@ boost::asio::awaitable<void> session::async_drop_result(statement& st) {
 }
 
 void session::columns_changed(statement& st) {
-    if (dropped_ != 0) fail(st.sql_, st.st_.get());  // the rest of the result was lost
+    // Connector/C's drop clears the errors first and reports no read failure in its result:
+    // the connection's error says whether the rest of the result was lost (then it is gone).
+    if (dropped_ != 0 || mysql_errno(mysql_.get()) != 0) fail(st.sql_, nullptr);
     st.reprepare_ = true;
     results_bound_for_ = 0;
     diagnostics diag;
     diag.sql = sql::redacted(st.sql_, sql::mysql_dialect);
+    // Stopped meanwhile (cancel(), or the deadline's KILL QUERY): said so, not re-run (a
+    // re-run would start afresh and lose the stop).
+    if (const stop_reason why = stop_.load(); why != stop_reason::none) {
+        const bool user = why == stop_reason::user;
+        diag.native_code = CR_NEW_STMT_METADATA;
+        diag.message = std::string(user ? "cancelled" : "stopped at its deadline") +
+                       " while dal dropped the result of a statement whose table's columns "
+                       "changed since it was prepared (it ran; it is prepared again before its "
+                       "next run)";
+        throw error(make_error_code(user ? client_errc::cancelled : client_errc::timeout),
+                    std::move(diag));
+    }
     if (reads_only(st.sql_)) {
         // Running a query again changes nothing: reported as stale, so the connection
         // re-runs it (outside a transaction; inside one the caller decides), prepared again.
