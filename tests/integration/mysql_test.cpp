@@ -31,6 +31,7 @@
 #include <dal/mysql.hpp>
 
 #include "servers.hpp"
+#include "tcp_proxy.hpp"
 #include "tls_checks.hpp"
 
 namespace {
@@ -405,6 +406,66 @@ BOOST_AUTO_TEST_CASE(columns_changed_under_a_cached_statement) {
     BOOST_TEST(pad == 3000U);
     BOOST_TEST(db.query_one<std::int64_t>("SELECT 1"_sql).value() == 1);  // still in step
     db.execute("DROP TABLE [" + table + "]");
+}
+
+// The network stalls in the middle of a result that dal must drop (its table's columns
+// changed under the cached statement): the drop waits under the statement's deadline, on the
+// event loop or with poll, so the call ends at deadline + cancel grace with a timeout and the
+// connection is closed, instead of a read that blocks until the network comes back.
+BOOST_AUTO_TEST_CASE(dropping_a_changed_result_ends_at_the_deadline_when_the_network_stalls) {
+    const std::string table = unique_table("dal_drop_stall");
+    connection admin(my_config());
+    admin.execute("DROP TABLE IF EXISTS [" + table + "]");
+    admin.execute("CREATE TABLE [" + table + "] ([id] INT PRIMARY KEY, [v] INT) ENGINE=InnoDB");
+    admin.execute("INSERT INTO [" + table + "] ([id], [v]) SELECT [seq], 1 FROM seq_1_to_5000");
+    const std::string select = "SELECT * FROM [" + table + "] ORDER BY [id]";
+    dal::config cfg = my_config();
+    dal_test::tcp_proxy proxy(cfg.hosts.at(0).port);
+    cfg.hosts[0].port = proxy.port();
+    cfg.timeouts.statement = 1s;
+    cfg.options.emplace_back("cancel_grace", "300ms");
+    for (const bool async : {true, false}) {
+        BOOST_TEST_CONTEXT((async ? "async" : "sync")) {
+            proxy.resume();
+            connection db(cfg);
+            const std::size_t columns = db.query_rows(select).columns();  // cached
+            admin.execute("ALTER TABLE [" + table + "] ADD COLUMN [pad" + std::to_string(columns) +
+                          "] VARCHAR(3000) NOT NULL DEFAULT (REPEAT('p', 3000))");
+            proxy.stall_after(1 << 20);  // 1 MB of the 15 MB result, then nothing
+            const auto start = clk::now();
+            std::exception_ptr failed;
+            if (async) {
+                asio::io_context io;
+                asio::co_spawn(
+                    io,
+                    [&]() -> asio::awaitable<void> {
+                        (void)co_await db.async_query_rows(select, dal::params(),
+                                                           asio::use_awaitable);
+                    },
+                    [&](const std::exception_ptr& ep) { failed = ep; });
+                io.run();
+                db.detach_io();
+            } else {
+                try {
+                    (void)db.query_rows(select);
+                } catch (...) {
+                    failed = std::current_exception();
+                }
+            }
+            const auto took =
+                std::chrono::duration_cast<std::chrono::milliseconds>(clk::now() - start);
+            BOOST_REQUIRE(failed);
+            try {
+                std::rethrow_exception(failed);
+            } catch (const dal::error& e) {
+                BOOST_TEST((e.code() == dal::errc::timeout), e.what());
+            }
+            BOOST_TEST(took < 5s, "the call outlived its limits: " << took.count() << " ms");
+            BOOST_TEST(took >= 1s, "it ended before its deadline: " << took.count() << " ms");
+        }
+    }
+    proxy.resume();
+    admin.execute("DROP TABLE [" + table + "]");
 }
 
 BOOST_AUTO_TEST_CASE(ddl_inside_a_transaction) {

@@ -67,6 +67,9 @@ public:
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     void accept_new() noexcept { hold_new_ = false; }
+    /// Forwards `bytes` more from the server to the clients, then stalls: a network that
+    /// dies in the middle of a result.
+    void stall_after(std::int64_t bytes) noexcept { server_budget_ = bytes; }
     /// Connections forwarded now.
     [[nodiscard]] std::size_t connections() const {
         const std::lock_guard lk(m_);
@@ -134,16 +137,31 @@ private:
     /// Moves what `fd` has to its peer; closes the pair when either side closed.
     void forward(int fd) {
         int peer = -1;
+        bool from_server = false;
         {
             const std::lock_guard lk(m_);
             for (const auto& [a, b] : pairs_) {
                 if (a == fd) peer = b;
-                if (b == fd) peer = a;
+                if (b == fd) {
+                    peer = a;
+                    from_server = true;
+                }
             }
         }
-        if (peer < 0) return;  // closed earlier in this round
+        if (peer < 0 || stalled_) return;  // closed earlier in this round, or stalled in it
         std::array<char, 65536> buf{};
-        const ssize_t n = ::read(fd, buf.data(), buf.size());
+        std::size_t want = buf.size();
+        const std::int64_t budget = server_budget_;
+        if (from_server && budget >= 0) {
+            if (budget == 0) {
+                stalled_ = true;
+                server_budget_ = -1;
+                return;
+            }
+            want = std::min(want, static_cast<std::size_t>(budget));
+        }
+        const ssize_t n = ::read(fd, buf.data(), want);
+        if (from_server && budget >= 0 && n > 0) server_budget_ = budget - n;
         bool ok = n > 0;
         for (ssize_t off = 0; ok && off < n;) {
             const ssize_t w = ::write(peer, buf.data() + off, static_cast<std::size_t>(n - off));
@@ -166,7 +184,8 @@ private:
     std::atomic<bool> stop_{false};
     std::atomic<bool> stalled_{false};
     std::atomic<bool> hold_new_{false};
-    std::atomic<std::uint64_t> rounds_{0};  ///< poll rounds begun
+    std::atomic<std::int64_t> server_budget_{-1};  ///< bytes left before stalling (-1: off)
+    std::atomic<std::uint64_t> rounds_{0};         ///< poll rounds begun
     mutable std::mutex m_;
     std::vector<std::pair<int, int>> pairs_;  ///< (client side, server side)
     std::thread thread_;
