@@ -90,6 +90,8 @@ struct pool_options {
     std::chrono::milliseconds creation_timeout{30'000};
     /// Ping a connection idle longer than this before handing it out.
     std::chrono::milliseconds validate_after_idle{1'000};
+    /// 0: no limit (HikariCP's convention), for servers and networks that never drop old
+    /// connections; rarely what a service wants.
     std::chrono::milliseconds max_lifetime{30 * 60'000};
     /// Each connection's lifetime is shortened by a random fraction up to this.
     double lifetime_jitter = 0.1;
@@ -110,7 +112,8 @@ struct pool_options {
 
     [[nodiscard]] static pool_options from(const config& cfg);
     /// Throws client_errc::invalid_config naming the first setting out of range (a negative
-    /// limit, min above max, no connection ever allowed to open, a jitter outside [0, 1)).
+    /// limit or one beyond 35 years, min above max, no connection ever allowed to open, a
+    /// jitter outside [0, 1)).
     /// Pools call it on creation: a wrong setting fails there, not as odd behaviour later.
     void validate() const;
 };
@@ -216,6 +219,19 @@ struct timeout_figures {
                 std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
 #endif
     return std::chrono::steady_clock::now();
+}
+
+/// When a wait of `limit` that began at `from` ends: saturated at time_point::max(), so that
+/// a limit meaning "no limit" (milliseconds::max()) does not overflow into the past and time
+/// out at once; a negative limit (a budget already spent) ends at `from`.
+[[nodiscard]] inline std::chrono::steady_clock::time_point deadline_after(
+    std::chrono::steady_clock::time_point from, std::chrono::milliseconds limit) noexcept {
+    using time_point = std::chrono::steady_clock::time_point;
+    if (limit.count() <= 0) return from;
+    // Compared in milliseconds: converting `limit` to the clock's nanoseconds may overflow.
+    if (limit >= std::chrono::duration_cast<std::chrono::milliseconds>(time_point::max() - from))
+        return time_point::max();
+    return from + limit;
 }
 
 /// The error a connect's completion gets when dal's threads stop (at exit) before the connect
@@ -383,7 +399,8 @@ public:
             }
             // Wait in line; while the pool may grow, the oldest waiters open connections.
             if (!start) start = clock::now();
-            const auto until = *start + timeout.value_or(opts_.acquire_timeout);
+            const auto until =
+                detail::deadline_after(*start, timeout.value_or(opts_.acquire_timeout));
             auto w = std::make_shared<waiter>();
             w->start = *start;
             w->where = where;
@@ -660,7 +677,7 @@ private:
     }
 
     void warm_up() {
-        const auto until = clock::now() + opts_.creation_timeout;
+        const auto until = detail::deadline_after(clock::now(), opts_.creation_timeout);
         for (std::size_t k = 0; k < opts_.min && clock::now() < until; ++k) {
             {
                 const std::lock_guard lk(mutex_);
@@ -1064,9 +1081,13 @@ private:
         s.conn = std::move(c);
         s.created = now;
         s.last_used = now;
-        const auto jitter = std::chrono::duration_cast<std::chrono::milliseconds>(
-            opts_.max_lifetime * opts_.lifetime_jitter * detail::pool_jitter());
-        s.expires = now + opts_.max_lifetime - jitter;
+        if (opts_.max_lifetime.count() == 0) {
+            s.expires = clock::time_point::max();
+        } else {
+            const auto jitter = std::chrono::duration_cast<std::chrono::milliseconds>(
+                opts_.max_lifetime * opts_.lifetime_jitter * detail::pool_jitter());
+            s.expires = now + opts_.max_lifetime - jitter;
+        }
         slots_.push_back(std::move(s));
         ++created_;
         const auto it = std::prev(slots_.end());
@@ -1220,7 +1241,8 @@ private:
         w->where = where;
         w->then = figures_locked();
         w->timer = std::make_shared<boost::asio::steady_timer>(ex);
-        w->timer->expires_after(timeout.value_or(opts_.acquire_timeout));
+        w->timer->expires_at(
+            detail::deadline_after(w->start, timeout.value_or(opts_.acquire_timeout)));
         push_waiter_locked(w);
         try {
             // Fires when the wait times out, or at once when the pool cancels it (served or

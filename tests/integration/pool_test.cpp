@@ -151,7 +151,11 @@ BOOST_AUTO_TEST_CASE(bad_options_are_rejected_naming_the_setting) {
     rejects([](dal::pool_options& o) { o.lifetime_jitter = 1.0; }, "lifetime_jitter");
     rejects([](dal::pool_options& o) { o.lifetime_jitter = -0.1; }, "lifetime_jitter");
     rejects([](dal::pool_options& o) { o.lifetime_jitter = std::nan(""); }, "lifetime_jitter");
-    rejects([](dal::pool_options& o) { o.max_lifetime = 0ms; }, "max_lifetime (0 ms)");
+    rejects([](dal::pool_options& o) { o.max_lifetime = -1ms; }, "max_lifetime (-1 ms)");
+    rejects([](dal::pool_options& o) { o.max_lifetime = std::chrono::milliseconds::max(); },
+            "max_lifetime (9223372036854775807 ms) is longer than 35 years (0: no limit)");
+    rejects([](dal::pool_options& o) { o.keepalive_interval = std::chrono::hours(400'000); },
+            "keepalive_interval");
     rejects([](dal::pool_options& o) { o.acquire_timeout = -1ms; },
             "acquire_timeout (-1 ms) is negative");
     rejects([](dal::pool_options& o) { o.creation_timeout = -5s; }, "creation_timeout");
@@ -167,7 +171,17 @@ BOOST_AUTO_TEST_CASE(bad_options_are_rejected_naming_the_setting) {
     edge.min = 4;
     edge.lifetime_jitter = 0;
     edge.validate_after_idle = 0ms;
-    BOOST_TEST(sqlite_pool::create(f.config(), edge)->status().size == 4U);
+    edge.max_lifetime = 0ms;  // no limit
+    edge.acquire_timeout = std::chrono::milliseconds::max();
+    edge.creation_timeout = std::chrono::milliseconds::max();
+    const auto unlimited = sqlite_pool::create(f.config(), edge);
+    BOOST_TEST(unlimited->status().size == 4U);
+    {
+        auto l = unlimited->acquire();  // a lifetime of 0 is not "expired at once"
+        BOOST_TEST(l->query_one<std::int64_t>("SELECT 2"_sql).value() == 2);
+    }
+    BOOST_TEST(unlimited->status().closed == 0U);
+    BOOST_TEST(unlimited->status().created == 4U);
     dal::pool_options derived;
     derived.min = 3;
     BOOST_TEST(sqlite_pool::create(f.config(), derived)->status().max >= 3U);
@@ -704,6 +718,52 @@ BOOST_AUTO_TEST_CASE(async_acquire_and_timeout) {
         BOOST_TEST((e.code() == dal::errc::pool_timeout));
     }
     BOOST_TEST(p->healthy());  // busy is not unhealthy
+}
+
+// A limit of milliseconds::max() means "wait as long as it takes" for threads and
+// coroutines alike; added to the clock it used to overflow into the past and time out at
+// once. A negative limit is a budget already spent: a timeout at once.
+BOOST_AUTO_TEST_CASE(waits_without_a_limit_wait_and_negative_limits_end_at_once) {
+    temp_file f;
+    auto p = sqlite_pool::create(f.config(), opts(1));
+    auto held = std::make_optional(p->acquire());
+    const dal::error spent = expect_error([&] { (void)p->acquire(-5ms); });
+    BOOST_TEST((spent.code() == dal::errc::pool_timeout), spent.what());
+
+    std::atomic<bool> thread_got{false};
+    std::atomic<bool> thread_failed{false};
+    std::exception_ptr thread_error;  // read after join
+    std::thread t([&] {
+        try {
+            auto l = p->acquire(std::chrono::milliseconds::max());
+            thread_got = true;
+        } catch (...) {
+            thread_error = std::current_exception();
+            thread_failed = true;
+        }
+    });
+    while (p->status().waiters < 1U && !thread_failed)
+        std::this_thread::sleep_for(1ms);
+    asio::io_context io;
+    bool async_got = false;
+    std::exception_ptr async_error;
+    p->async_acquire(asio::bind_executor(io,
+                                         [&](std::exception_ptr ep, sqlite_pool::lease l) {
+                                             async_error = std::move(ep);
+                                             async_got = static_cast<bool>(l);
+                                         }),
+                     std::chrono::milliseconds::max());
+    std::this_thread::sleep_for(100ms);
+    BOOST_TEST(!thread_got.load());
+    BOOST_TEST(p->status().waiters == 2U, "both still waiting");
+    held.reset();  // to the thread, first in line; then, when it lets go, to the coroutine
+    t.join();
+    BOOST_TEST(thread_got.load());
+    BOOST_TEST(!thread_error);
+    io.run();
+    BOOST_TEST(async_got);
+    BOOST_TEST(!async_error);
+    BOOST_TEST(p->status().timeouts == 1U, "only the spent budget timed out");
 }
 
 BOOST_AUTO_TEST_CASE(registry_shares_pools_by_config) {

@@ -255,6 +255,10 @@ BOOST_AUTO_TEST_CASE(durations) {
     BOOST_CHECK_THROW((void)dal::parse_duration("5 s", "x"), dal::error);
     BOOST_CHECK_THROW((void)dal::parse_duration("", "x"), dal::error);
     BOOST_CHECK_THROW((void)dal::parse_duration("99999999999999999999", "x"), dal::error);
+    // Beyond ~35 years, whatever the unit: such a limit overflowed the clock when added to now.
+    BOOST_CHECK_THROW((void)dal::parse_duration("1099511627776h", "x"), dal::error);
+    BOOST_CHECK_THROW((void)dal::parse_duration("400000h", "x"), dal::error);
+    BOOST_TEST(dal::parse_duration("300000h", "x").count() == 300000LL * 3600000);  // 34 years
 }
 
 BOOST_AUTO_TEST_CASE(built_in_code) {
@@ -268,6 +272,19 @@ BOOST_AUTO_TEST_CASE(built_in_code) {
     c.pool.min = 10;
     c.pool.max = 5;
     BOOST_CHECK_THROW(c.validate(), dal::error);
+    c.pool.min = 1;
+    // A limit so long that adding it to the clock would overflow: refused, by name.
+    c.timeouts.statement = std::chrono::milliseconds::max();
+    try {
+        c.validate();
+        BOOST_ERROR("a statement limit of milliseconds::max() was accepted");
+    } catch (const dal::error& e) {
+        BOOST_TEST(
+            std::string(e.what()).find("'statement' is longer than 35 years") != std::string::npos,
+            e.what());
+    }
+    c.timeouts.statement = std::chrono::hours(24 * 365 * 34);
+    BOOST_CHECK_NO_THROW(c.validate());
     BOOST_TEST((dal::parse_backend_kind("PostgreSQL") == dal::backend_kind::postgresql));
     BOOST_TEST(!dal::parse_backend_kind("oracle").has_value());
 }

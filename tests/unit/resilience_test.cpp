@@ -20,6 +20,7 @@
 #include <dal/error.hpp>
 #include <dal/policies/breaker.hpp>
 #include <dal/policies/retry.hpp>
+#include <dal/policies/timeout.hpp>
 
 namespace {
 
@@ -753,6 +754,30 @@ BOOST_AUTO_TEST_CASE(invalid_settings_are_refused) {
     BOOST_CHECK_THROW(circuit{s}, dal::error);
     BOOST_CHECK_NO_THROW(dal::policies::circuit_breaker{});
     BOOST_TEST(dal::policies::to_string(breaker_state::half_open) == "half_open");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(timeouts)
+
+// Limits become deadlines without overflow: milliseconds::max() (no limit, in effect) is the
+// end of time, not a point in the past; zero means no limit; a limit ends at now + limit.
+BOOST_AUTO_TEST_CASE(config_timeout_saturates_instead_of_overflowing) {
+    using clock = std::chrono::steady_clock;
+    const dal::policies::config_timeout t;
+    dal::time_limits limits;
+    limits.statement = 2s;
+    limits.operation = 0ms;
+    const clock::time_point now = clock::now();
+    BOOST_TEST((t.statement_deadline(limits, {}, now) == now + 2s));
+    BOOST_TEST((t.operation_deadline(limits, {}, now) == clock::time_point::max()));
+    const dal::policies::timeout_request huge{std::chrono::milliseconds::max(),
+                                              std::chrono::milliseconds::max()};
+    BOOST_TEST((t.statement_deadline(limits, huge, now) == clock::time_point::max()));
+    BOOST_TEST((t.operation_deadline(limits, huge, now) == clock::time_point::max()));
+    const dal::policies::timeout_request short_ones{250ms, 1s};
+    BOOST_TEST((t.statement_deadline(limits, short_ones, now) == now + 250ms));
+    BOOST_TEST((t.operation_deadline(limits, short_ones, now) == now + 1s));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

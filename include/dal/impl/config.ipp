@@ -373,7 +373,7 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
     if (text.empty() || ec != std::errc{} || ptr == first) return fail();
     const std::string unit = lower(std::string_view(ptr, static_cast<std::size_t>(last - ptr)));
     std::uint64_t ms = 0;
-    constexpr std::uint64_t limit = 1ULL << 40;  // ~35 years: anything beyond is a typo
+    constexpr std::uint64_t limit = 1ULL << 40;  // in ms, ~35 years: anything beyond is a typo
     if (number > limit) return fail();
     if (unit.empty() || unit == "s" || unit == "sec")
         ms = number * 1000;
@@ -387,6 +387,9 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
         ms = number * 3'600'000;
     else
         return fail();
+    // The limit applies to the result too: "1099511627776h" is 125 million years, which in the
+    // clocks' nanoseconds would overflow when added to now.
+    if (ms > limit) return fail();
     return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms));
 }
 
@@ -641,6 +644,16 @@ void config::validate() const {
     positive(timeouts.acquisition, "acquisition");
     if (timeouts.statement.count() < 0) bad_config("time limit 'statement' is negative");
     if (timeouts.operation.count() < 0) bad_config("time limit 'operation' is negative");
+    // As parse_duration's bound: beyond it, adding a limit to the clock's now overflows.
+    constexpr std::chrono::milliseconds longest{1LL << 40};
+    for (const auto& [d, name] :
+         {std::pair{timeouts.connect, "connect"},
+          std::pair{timeouts.pool_creation, "pool_creation"},
+          std::pair{timeouts.acquisition, "acquisition"},
+          std::pair{timeouts.statement, "statement"}, std::pair{timeouts.operation, "operation"}})
+        if (d > longest)
+            bad_config(std::string("time limit '") + name +
+                       "' is longer than 35 years (statement and operation: 0 means no limit)");
     if (pool.max != 0 && pool.min > pool.max)
         bad_config("pool min (" + std::to_string(pool.min) + ") is larger than pool max (" +
                    std::to_string(pool.max) + ")");

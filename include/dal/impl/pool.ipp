@@ -39,19 +39,29 @@ void pool_options::validate() const {
     if (!(lifetime_jitter >= 0.0 && lifetime_jitter < 1.0))
         bad("lifetime_jitter (" + std::to_string(lifetime_jitter) +
             ") is outside [0, 1): it is the fraction of max_lifetime taken off at random");
-    if (max_lifetime.count() <= 0)
-        bad("max_lifetime (" + ms(max_lifetime) +
-            ") is not positive: every connection would expire as it opened");
-    const std::array<std::pair<const char*, std::chrono::milliseconds>, 6> limits{{
-        {"acquire_timeout", acquire_timeout},
-        {"creation_timeout", creation_timeout},
-        {"validate_after_idle", validate_after_idle},
-        {"idle_timeout", idle_timeout},
-        {"leak_threshold", leak_threshold},
-        {"keepalive_interval", keepalive_interval},
+    // Limits are added to the clock or compared with its durations, so at most ~35 years (as
+    // config's bound); the two waits saturate instead (milliseconds::max(): no limit).
+    struct limit {
+        const char* name;
+        std::chrono::milliseconds value;
+        const char* zero;  ///< what 0 means; nullptr: a wait, which saturates
+    };
+    constexpr std::chrono::milliseconds longest{1LL << 40};
+    const std::array<limit, 7> limits{{
+        {"acquire_timeout", acquire_timeout, nullptr},
+        {"creation_timeout", creation_timeout, nullptr},
+        {"validate_after_idle", validate_after_idle, "always ping"},
+        {"max_lifetime", max_lifetime, "no limit"},
+        {"idle_timeout", idle_timeout, "close at once"},
+        {"leak_threshold", leak_threshold, "off"},
+        {"keepalive_interval", keepalive_interval, "off"},
     }};
-    for (const auto& [name, value] : limits)
-        if (value.count() < 0) bad(std::string(name) + " (" + ms(value) + ") is negative");
+    for (const limit& l : limits) {
+        if (l.value.count() < 0) bad(std::string(l.name) + " (" + ms(l.value) + ") is negative");
+        if (l.zero != nullptr && l.value > longest)
+            bad(std::string(l.name) + " (" + ms(l.value) +
+                ") is longer than 35 years (0: " + l.zero + ")");
+    }
     if (reclaim_leaked && leak_threshold.count() == 0)
         bad("reclaim_leaked is set but leak_threshold is 0 (off): nothing would be reclaimed");
 }
