@@ -55,6 +55,24 @@ struct endpoint {
     friend bool operator==(const endpoint&, const endpoint&) = default;
 };
 
+/// The longest time limit dal accepts, about 35 years: a longer one, added to the clock's
+/// now in nanoseconds, would overflow; anything that long is a typo or means "no limit",
+/// which has its own spelling (0 where allowed).
+inline constexpr std::chrono::milliseconds longest_time_limit{1LL << 40};
+
+namespace detail {
+/// `from + limit` for a positive limit, saturated at time_point::max() instead of overflowing:
+/// `limit` is compared in milliseconds, since in the clock's nanoseconds it may not fit
+/// (milliseconds::max() as "no limit").
+[[nodiscard]] constexpr std::chrono::steady_clock::time_point saturating_deadline(
+    std::chrono::steady_clock::time_point from, std::chrono::milliseconds limit) noexcept {
+    using time_point = std::chrono::steady_clock::time_point;
+    if (limit >= std::chrono::duration_cast<std::chrono::milliseconds>(time_point::max() - from))
+        return time_point::max();
+    return from + limit;
+}
+}  // namespace detail
+
 /// The separate time limits of the design (the Python design's TODO). Zero means "no limit"
 /// where allowed (statement, operation); the others must be positive so nothing waits forever.
 struct time_limits {

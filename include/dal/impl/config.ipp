@@ -373,7 +373,7 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
     if (text.empty() || ec != std::errc{} || ptr == first) return fail();
     const std::string unit = lower(std::string_view(ptr, static_cast<std::size_t>(last - ptr)));
     std::uint64_t ms = 0;
-    constexpr std::uint64_t limit = 1ULL << 40;  // in ms, ~35 years: anything beyond is a typo
+    constexpr auto limit = static_cast<std::uint64_t>(longest_time_limit.count());  // in ms
     if (number > limit) return fail();
     if (unit.empty() || unit == "s" || unit == "sec")
         ms = number * 1000;
@@ -387,8 +387,7 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
         ms = number * 3'600'000;
     else
         return fail();
-    // The limit applies to the result too: "1099511627776h" is 125 million years, which in the
-    // clocks' nanoseconds would overflow when added to now.
+    // The limit applies to the result too ("1099511627776h" is 125 million years).
     if (ms > limit) return fail();
     return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms));
 }
@@ -644,14 +643,12 @@ void config::validate() const {
     positive(timeouts.acquisition, "acquisition");
     if (timeouts.statement.count() < 0) bad_config("time limit 'statement' is negative");
     if (timeouts.operation.count() < 0) bad_config("time limit 'operation' is negative");
-    // As parse_duration's bound: beyond it, adding a limit to the clock's now overflows.
-    constexpr std::chrono::milliseconds longest{1LL << 40};
     for (const auto& [d, name] :
          {std::pair{timeouts.connect, "connect"},
           std::pair{timeouts.pool_creation, "pool_creation"},
           std::pair{timeouts.acquisition, "acquisition"},
           std::pair{timeouts.statement, "statement"}, std::pair{timeouts.operation, "operation"}})
-        if (d > longest)
+        if (d > longest_time_limit)
             bad_config(std::string("time limit '") + name +
                        "' is longer than 35 years (statement and operation: 0 means no limit)");
     if (pool.max != 0 && pool.min > pool.max)

@@ -39,14 +39,13 @@ void pool_options::validate() const {
     if (!(lifetime_jitter >= 0.0 && lifetime_jitter < 1.0))
         bad("lifetime_jitter (" + std::to_string(lifetime_jitter) +
             ") is outside [0, 1): it is the fraction of max_lifetime taken off at random");
-    // Limits are added to the clock or compared with its durations, so at most ~35 years (as
-    // config's bound); the two waits saturate instead (milliseconds::max(): no limit).
+    // Limits are added to the clock or compared with its durations, so at most
+    // longest_time_limit; the two waits saturate instead (milliseconds::max(): no limit).
     struct limit {
         const char* name;
         std::chrono::milliseconds value;
         const char* zero;  ///< what 0 means; nullptr: a wait, which saturates
     };
-    constexpr std::chrono::milliseconds longest{1LL << 40};
     const std::array<limit, 7> limits{{
         {"acquire_timeout", acquire_timeout, nullptr},
         {"creation_timeout", creation_timeout, nullptr},
@@ -58,7 +57,7 @@ void pool_options::validate() const {
     }};
     for (const limit& l : limits) {
         if (l.value.count() < 0) bad(std::string(l.name) + " (" + ms(l.value) + ") is negative");
-        if (l.zero != nullptr && l.value > longest)
+        if (l.zero != nullptr && l.value > longest_time_limit)
             bad(std::string(l.name) + " (" + ms(l.value) +
                 ") is longer than 35 years (0: " + l.zero + ")");
     }

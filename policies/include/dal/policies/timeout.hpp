@@ -68,12 +68,7 @@ struct config_timeout {
 private:
     static clock::time_point after(clock::time_point now, std::chrono::milliseconds limit) {
         if (limit.count() <= 0) return clock::time_point::max();
-        // Compared in milliseconds: `limit` in the clock's nanoseconds may overflow
-        // (milliseconds::max() as "no limit").
-        if (std::chrono::duration_cast<std::chrono::milliseconds>(clock::time_point::max() - now) <=
-            limit)
-            return clock::time_point::max();
-        return now + limit;
+        return dal::detail::saturating_deadline(now, limit);
     }
 };
 
