@@ -139,6 +139,7 @@ struct pool_status {
     std::size_t idle = 0;
     std::size_t in_use = 0;
     std::size_t waiters = 0;  ///< acquirers waiting now
+    std::size_t opening = 0;  ///< connections being opened now
     std::uint64_t created = 0;
     std::uint64_t closed = 0;  ///< connections closed (expired, idle, broken, pool closed)
     std::uint64_t timeouts = 0;
@@ -226,12 +227,7 @@ struct timeout_figures {
 /// out at once; a negative limit (a budget already spent) ends at `from`.
 [[nodiscard]] inline std::chrono::steady_clock::time_point deadline_after(
     std::chrono::steady_clock::time_point from, std::chrono::milliseconds limit) noexcept {
-    using time_point = std::chrono::steady_clock::time_point;
-    if (limit.count() <= 0) return from;
-    // Compared in milliseconds: converting `limit` to the clock's nanoseconds may overflow.
-    if (limit >= std::chrono::duration_cast<std::chrono::milliseconds>(time_point::max() - from))
-        return time_point::max();
-    return from + limit;
+    return limit.count() <= 0 ? from : saturating_deadline(from, limit);
 }
 
 /// The error a connect's completion gets when dal's threads stop (at exit) before the connect
@@ -394,7 +390,12 @@ public:
                     ++creating_;
                     lk.unlock();
                     expired.clear();
-                    return lease(this->shared_from_this(), open_new_blocking(where));
+                    const auto now = clock::now();
+                    return lease(
+                        this->shared_from_this(),
+                        open_new_blocking(
+                            where, now,
+                            detail::deadline_after(now, timeout.value_or(opts_.acquire_timeout))));
                 }
             }
             // Wait in line; while the pool may grow, the oldest waiters open connections.
@@ -418,8 +419,8 @@ public:
             }
             wl.unlock();  // `done` is final: the fields below no longer change
             if (w->error) std::rethrow_exception(w->error);
-            if (w->create)  // handed the right to open a connection
-                return lease(this->shared_from_this(), open_new_blocking(where));
+            if (w->create)  // handed the right to open a connection, within its own limit
+                return lease(this->shared_from_this(), open_new_blocking(where, *start, until));
             return lease(this->shared_from_this(), *w->got);  // marked acquired when served
         }
     }
@@ -535,7 +536,10 @@ public:
         ++creating_;
         lk.unlock();
         try {
-            lease l(this->shared_from_this(), open_new(dal::source_location::current()));
+            // On the connector loop like every connect; kept as an idle connection.
+            lease l(this->shared_from_this(), open_new_blocking(dal::source_location::current()));
+            const std::lock_guard relk(mutex_);
+            --acquired_;  // a health check is not an acquisition
             return true;
         } catch (const error&) {
             return false;
@@ -750,7 +754,10 @@ private:
                 } else if (opts_.keepalive_interval.count() > 0 &&
                            now - s->last_used >= opts_.keepalive_interval) {
                     idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(k));
-                    s->in_use = true;  // out for its ping
+                    // Out for its ping, acquired now: a leak check meanwhile must not take
+                    // its last holder's old acquisition for a leak (and reclaim it).
+                    mark_acquired_locked(s, dal::source_location::current(), now);
+                    --acquired_;  // not an acquisition
                     ++in_use_;
                     to_ping.push_back(s);
                 } else {
@@ -781,6 +788,7 @@ private:
         s.in_use = in_use_;
         s.idle = s.size - s.in_use;
         s.waiters = live_waiters_locked();
+        s.opening = creating_;
         s.created = created_;
         s.closed = closed_;
         s.timeouts = timeouts_.load(std::memory_order_relaxed);
@@ -1000,24 +1008,37 @@ private:
         });
     }
 
-    /// open_new for a thread acquirer (the caller reserved it with ++creating_).
-    slot_iter open_new_blocking(const dal::source_location& where) {
+    /// open_new for a thread acquirer (the caller reserved it with ++creating_). A connect on
+    /// dal's connector loop is waited for until `until`, the acquirer's own limit counted
+    /// from `start`: past it the acquirer gets pool_timeout like any waiter, and the
+    /// connection, once open, goes to the pool (the oldest waiter, else idle). A factory's
+    /// connect (or SQLite's) runs on this thread and is bounded by the connect limit only.
+    slot_iter open_new_blocking(const dal::source_location& where, clock::time_point start = {},
+                                clock::time_point until = clock::time_point::max()) {
         if constexpr (connects_async) {
             if (!factory_) {
                 struct outcome {
                     std::mutex m;
                     std::condition_variable cv;
                     bool done = false;
+                    bool abandoned = false;  ///< the acquirer's limit passed first
                     std::optional<slot_iter> s;
                     std::exception_ptr error;
                 };
                 auto o = std::make_shared<outcome>();
-                auto set = [o](std::exception_ptr&& ep, std::optional<slot_iter> s) {
-                    const std::lock_guard lk(o->m);
-                    o->s = s;
-                    o->error = std::move(ep);
-                    o->done = true;
-                    o->cv.notify_one();
+                auto set = [o, self = this->shared_from_this()](std::exception_ptr&& ep,
+                                                                std::optional<slot_iter> s) {
+                    {
+                        const std::lock_guard lk(o->m);
+                        if (!o->abandoned) {
+                            o->s = s;
+                            o->error = std::move(ep);
+                            o->done = true;
+                            o->cv.notify_one();
+                            return;
+                        }
+                    }
+                    if (s) self->give_back_unacquired(*s);
                 };
                 // Completed also when destroyed unrun (dal's threads stopping at exit): this
                 // thread gets an error instead of waiting forever.
@@ -1025,7 +1046,11 @@ private:
                     detail::complete_once<std::optional<slot_iter>, decltype(set)>(std::move(set)),
                     where);
                 std::unique_lock lk(o->m);
-                o->cv.wait(lk, [&] { return o->done; });
+                if (!o->cv.wait_until(lk, until, [&] { return o->done; })) {
+                    o->abandoned = true;
+                    lk.unlock();
+                    throw connect_timed_out(start);
+                }
                 if (o->error) std::rethrow_exception(std::move(o->error));
                 return *o->s;
             }
@@ -1064,6 +1089,83 @@ private:
             // Outside the handler, so that the only reference left goes to the waiter.
             finish(std::move(failed), lease{});
         });
+    }
+
+    /// open_new_async for an async acquirer, within its own limit (from `start` to `until`):
+    /// a timer on the acquirer's executor races the connect, and exactly one of them
+    /// completes the acquirer. If the limit passes first, the acquirer gets pool_timeout like
+    /// any waiter, and the connection, once open, goes to the pool (the oldest waiter, else
+    /// idle).
+    template <class Handler, class Executor>
+    void open_new_async_within(const std::shared_ptr<std::optional<Handler>>& box,
+                               const Executor& ex, const dal::source_location& where,
+                               clock::time_point start, clock::time_point until) {
+        struct race {
+            std::mutex m;
+            bool decided = false;
+            std::shared_ptr<boost::asio::steady_timer> timer;  ///< let go by its handler
+        };
+        /// Held by the timer's handler: destroyed unrun (its io_context destroyed first), it
+        /// decides the race, so that the connect does not post to that executor.
+        struct decide_if_unrun {
+            std::shared_ptr<race> r;
+            explicit decide_if_unrun(std::shared_ptr<race> rr) : r(std::move(rr)) {}
+            decide_if_unrun(decide_if_unrun&&) noexcept = default;
+            decide_if_unrun(const decide_if_unrun&) = delete;
+            decide_if_unrun& operator=(const decide_if_unrun&) = delete;
+            decide_if_unrun& operator=(decide_if_unrun&&) = delete;
+            ~decide_if_unrun() {
+                if (!r) return;
+                const std::lock_guard lk(r->m);
+                r->decided = true;
+            }
+        };
+        auto r = std::make_shared<race>();
+        r->timer = std::make_shared<boost::asio::steady_timer>(ex, until);
+        auto self = this->shared_from_this();
+        r->timer->async_wait(
+            [g = decide_if_unrun(r), self, box,
+             start](const boost::system::error_code& /*expired or cancelled*/) mutable {
+                const std::shared_ptr<race> rp = std::move(g.r);
+                std::shared_ptr<boost::asio::steady_timer> own;  // let go here, on its executor
+                {
+                    const std::lock_guard lk(rp->m);
+                    own = std::move(rp->timer);
+                    if (rp->decided) return;
+                    rp->decided = true;
+                }
+                std::exception_ptr ep;
+                try {
+                    ep = std::make_exception_ptr(self->connect_timed_out(start));
+                } catch (...) {  // memory: the caller still hears of its timeout
+                    ep = std::current_exception();
+                }
+                complete_boxed(box, std::move(ep), lease{});
+            });
+        try {
+            open_new_async(
+                [r, box, ex, self](std::exception_ptr ep, lease l) {
+                    {
+                        const std::lock_guard lk(r->m);
+                        if (!r->decided) {
+                            r->decided = true;
+                            if (r->timer) r->timer->cancel();  // its handler lets go of it
+                            boost::asio::post(
+                                ex, [box, ep = std::move(ep), l = std::move(l)]() mutable {
+                                    complete_boxed(box, std::move(ep), std::move(l));
+                                });
+                            return;
+                        }
+                    }
+                    if (l) self->uncount_acquisition();  // the limit passed first: to the pool
+                },
+                where);
+        } catch (...) {
+            const std::lock_guard lk(r->m);
+            r->decided = true;  // the caller reports this failure; the timer must not
+            if (r->timer) r->timer->cancel();
+            throw;
+        }
     }
 
     /// Takes a newly opened connection (or the failure to open one) into the pool.
@@ -1148,6 +1250,28 @@ private:
     void give_back(slot_iter s) noexcept {
         quietly([&] { give_back_impl(s); });
     }
+    /// A connection opened for an acquirer whose limit passed meanwhile goes to the pool,
+    /// and was not an acquisition.
+    void uncount_acquisition() {
+        const std::lock_guard lk(mutex_);
+        --acquired_;
+    }
+    void give_back_unacquired(slot_iter s) noexcept {
+        quietly([&] { uncount_acquisition(); });
+        give_back(s);
+    }
+    /// A thread acquirer's limit passed while its connection was being opened.
+    [[nodiscard]] error connect_timed_out(clock::time_point start) {
+        timeouts_.fetch_add(1, std::memory_order_relaxed);
+        detail::timeout_figures f;
+        {
+            const std::lock_guard lk(mutex_);
+            f = figures_locked();
+        }
+        f.timeouts = timeouts_.load(std::memory_order_relaxed);
+        return detail::pool_timeout_error(
+            name_, f, std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start));
+    }
     void give_back_impl(slot_iter s) {
         Connection& c = *s->conn;
         c.detach_io();  // an idle connection belongs to no io_context: any may end meanwhile
@@ -1228,7 +1352,10 @@ private:
                 ++creating_;
                 lk.unlock();
                 try {
-                    open_new_async(finish_on(box, ex), where);
+                    const auto now = clock::now();
+                    open_new_async_within(
+                        box, ex, where, now,
+                        detail::deadline_after(now, timeout.value_or(opts_.acquire_timeout)));
                 } catch (...) {
                     creation_abandoned();
                     throw;
@@ -1288,7 +1415,10 @@ private:
                         complete_boxed(box, nullptr, lease(self, *got));
                     } else {  // served the right to open one (serve sets `got` or `create`)
                         try {
-                            self->open_new_async(finish_on(box, ex), where);
+                            // Within the wait's own limit: its timer's expiry.
+                            self->open_new_async_within(
+                                box, ex, where, wp->start,
+                                own_timer ? own_timer->expiry() : clock::time_point::max());
                         } catch (...) {
                             self->creation_abandoned();
                             complete_boxed(box, std::current_exception(), lease{});
