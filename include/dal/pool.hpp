@@ -651,16 +651,22 @@ private:
     [[nodiscard]] error timed_out(const waiter& w, clock::time_point start) {
         const auto waited = clock::now() - start;
         record_wait(waited);
+        return timeout_error(waited, &w.then);
+    }
+    /// A timeout's error: the pool now, with its lock if it is free, else as `then` noted it
+    /// (no `then`: waits for the lock).
+    [[nodiscard]] error timeout_error(clock::duration waited,
+                                      const detail::timeout_figures* then) const {
+        detail::timeout_figures f;
+        {
+            std::unique_lock lk(mutex_, std::try_to_lock);
+            if (!lk.owns_lock() && then == nullptr) lk.lock();
+            f = lk.owns_lock() ? figures_locked() : *then;
+        }
+        f.timeouts = timeouts_.load(std::memory_order_relaxed);
         return detail::pool_timeout_error(
             name_,  // set at construction, never changed
-            timeout_figures_of(w), std::chrono::duration_cast<std::chrono::milliseconds>(waited));
-    }
-    /// For a timeout's message: the pool now if its lock is free, else as the wait began.
-    [[nodiscard]] detail::timeout_figures timeout_figures_of(const waiter& w) const {
-        const std::unique_lock lk(mutex_, std::try_to_lock);
-        detail::timeout_figures f = lk.owns_lock() ? figures_locked() : w.then;
-        f.timeouts = timeouts_.load(std::memory_order_relaxed);
-        return f;
+            f, std::chrono::duration_cast<std::chrono::milliseconds>(waited));
     }
     /// Waiters in the queue that have not given up. A waiter counts itself out under its
     /// own lock before the pool can meet it, so the count never exceeds the queue's.
@@ -1263,14 +1269,7 @@ private:
     /// A thread acquirer's limit passed while its connection was being opened.
     [[nodiscard]] error connect_timed_out(clock::time_point start) {
         timeouts_.fetch_add(1, std::memory_order_relaxed);
-        detail::timeout_figures f;
-        {
-            const std::lock_guard lk(mutex_);
-            f = figures_locked();
-        }
-        f.timeouts = timeouts_.load(std::memory_order_relaxed);
-        return detail::pool_timeout_error(
-            name_, f, std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start));
+        return timeout_error(clock::now() - start, nullptr);
     }
     void give_back_impl(slot_iter s) {
         Connection& c = *s->conn;
